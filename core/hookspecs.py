@@ -1,0 +1,123 @@
+"""Every hook crosspost calls, in one place. Each docstring is the hook's contract.
+
+Plugins implement hooks with ``@crosspost.core.hookimpl`` on functions of the same name. pluggy
+awaits nothing, so:
+
+* registration hooks are synchronous and put the async work on the registered objects;
+* hooks documented as *may be async* are awaited by crosspost when an implementation returns an
+  awaitable (datasette's ``await_me_maybe``);
+* no hook here uses ``firstresult=True``: a coroutine is a non-None result and would always win.
+
+A plugin that raises in a hook is reported with its name and does not stop the other plugins,
+except in ``check_post`` and ``rewrite_post``, where an exception is a problem with the post.
+``docs/plugins.md`` documents each hook; a test fails when one is missing there.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from crosspost.core.errors import Problem
+    from crosspost.core.models import Post, Target, TargetResult
+    from crosspost.core.platform import RegisterPlatform
+
+PROJECT = "crosspost"
+
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+# -- registration -------------------------------------------------------------------------------
+
+
+@hookspec
+def register_platforms(register: RegisterPlatform) -> None:
+    """Contribute platforms by calling ``register(platform)`` with a ``Platform`` instance.
+
+    Called once when the plugin manager is built. Synchronous only. Registering a name that
+    another plugin already registered is an error naming both plugins.
+    """
+
+
+# -- before a post is checked -------------------------------------------------------------------
+
+
+@hookspec
+def rewrite_post(post: Post, target: Target) -> Post | None:
+    """Return a changed copy of ``post`` for ``target`` (e.g. add a signature), or None.
+
+    Called for every target before validation, once per implementation in registration order;
+    each implementation sees the previous one's result. May be async.
+    """
+
+
+@hookspec
+def check_post(post: Post, target: Target) -> Iterable[Problem] | None:
+    """Veto a post for ``target`` by returning problems (``Problem(field=…, message=…)``).
+
+    Called for every target after ``rewrite_post`` and before the platform validates; the
+    problems of *every* implementation are collected and reported together with the platform's
+    own. Return None or an empty list to accept. May be async.
+    """
+
+
+# -- media --------------------------------------------------------------------------------------
+
+
+@hookspec
+def host_media(path: str, target: Target) -> str | None:
+    """Return a public URL serving the local file ``path`` for ``target``, or None to decline.
+
+    Called when a platform accepts only URLs for a media item (TikTok photos). Implementations
+    are tried in order until one returns a URL. The URL must stay reachable until the platform
+    has fetched it. May be async.
+    """
+
+
+# -- lifecycle events ---------------------------------------------------------------------------
+
+
+@hookspec
+def post_scheduled(post_id: str, post: Post, run_at: str | None) -> None:
+    """A post was stored; ``run_at`` is its ISO-8601 UTC time, or None for *now*.
+
+    For bots and audit logs. May be async. Exceptions are logged with the plugin's name and
+    otherwise ignored.
+    """
+
+
+@hookspec
+def target_published(post_id: str, result: TargetResult) -> None:
+    """One target reached a final success state (``published`` or ``inbox``).
+
+    ``result.post_url`` links to the post when the platform gave one. May be async. Exceptions
+    are logged with the plugin's name and otherwise ignored.
+    """
+
+
+@hookspec
+def target_failed(post_id: str, result: TargetResult) -> None:
+    """One target failed for good, or needs reconciliation (``result.status`` says which);
+    ``result.error`` holds the reason and what to do. May be async. Exceptions are logged with
+    the plugin's name and otherwise ignored.
+    """
+
+
+@hookspec
+def post_cancelled(post_id: str) -> None:
+    """The user cancelled a post; none of its unfinished targets will run.
+
+    May be async. Exceptions are logged with the plugin's name and otherwise ignored.
+    """
+
+
+def hook_names() -> list[str]:
+    """Names of every hook defined here (used by the docs check)."""
+    return [name for name, obj in globals().items()
+            if callable(obj) and hasattr(obj, f"{PROJECT}_spec")]
+

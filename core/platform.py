@@ -1,0 +1,237 @@
+"""The base class every platform implements, and the context the engine hands it.
+
+A platform is a small class with declarative capabilities (class attributes) and a few async
+methods, like Apprise's notifiers or llm's models. The base class enforces what is generic
+(media kinds and count, caption length, unknown option names) before plugin code runs, so every
+platform reports those problems the same way. The engine owns persistence, retries, leases and
+scheduling; a platform only says what to send and reports progress through :class:`JobContext`.
+
+Resumability contract: ``publish`` may be called again for the same job after a crash or a
+retryable error. It must read ``ctx.checkpoint`` (what it saved last time) and continue from
+there, and it must ``await ctx.save(...)`` every fact needed to resume (an upload id, the next
+chunk) *before* the side effect that depends on it.
+"""
+
+from __future__ import annotations
+
+import abc
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+
+import attrs
+from crosspost.core.errors import Problem
+from crosspost.core.models import JobStatus, MediaKind, Post, Target
+
+if TYPE_CHECKING:
+    import aiohttp
+    from crosspost.core.accounts import Account
+    from crosspost.core.clock import Clock
+    from crosspost.core.settings import Settings
+
+
+@attrs.frozen(kw_only=True)
+class Validation:
+    """What ``validate`` found: problems stop the post, warnings travel with the result."""
+
+    problems: tuple[Problem, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+@attrs.frozen(kw_only=True)
+class Outcome:
+    """A finished publish: ``status`` is PUBLISHED or INBOX (drafts)."""
+
+    status: JobStatus
+    publish_id: str | None = None
+    post_url: str | None = None
+    warnings: tuple[str, ...] = ()
+
+
+@attrs.frozen(kw_only=True)
+class PlannedRequest:
+    """One request a dry run would send (secrets already removed)."""
+
+    method: str
+    url: str
+    body: Any = None
+    note: str = ""
+
+
+class AccountAccess(Protocol):
+    """How a platform reads and updates its account (tokens) during a job."""
+
+    async def get(self) -> Account:
+        """The account as stored now (secrets decrypted)."""
+        ...
+
+    async def update(self, account: Account) -> Account:
+        """Store ``account`` atomically (e.g. a rotated refresh token) and return the stored copy.
+
+        Raises if another writer changed the account since ``account.version`` was read.
+        """
+        ...
+
+    def lock(self) -> Any:
+        """An async context manager held while refreshing tokens: one refresh per account at once
+        (single-flight across tasks, and across processes where the backend supports it)."""
+        ...
+
+    async def mark_needs_login(self, reason: str) -> None:
+        """Flag the account: its jobs wait until the user runs ``crosspost accounts login``."""
+        ...
+
+
+class RateGate(Protocol):
+    """Client-side rate limiting, shared by every job using the same key (token + endpoint)."""
+
+    async def acquire(self, key: str, *, limit: int, window: float) -> None:
+        """Wait until one more call under ``key`` stays within ``limit`` calls per ``window``
+        seconds (a sliding window), then record the call."""
+        ...
+
+
+class JobContext(Protocol):
+    """Everything a platform may use while validating or publishing one (post, target) job."""
+
+    job_id: str
+    target: Target
+    settings: Settings
+    """Process settings; a platform reads its own with ``settings.platform(name)``."""
+    http: aiohttp.ClientSession
+    clock: Clock
+    rate: RateGate
+    account: AccountAccess | None
+    log: logging.Logger
+    checkpoint: Mapping[str, Any]
+    """What this job saved last time it ran (empty on the first run)."""
+
+    async def save(self, checkpoint: Mapping[str, Any], *, status: JobStatus | None = None) -> None:
+        """Durably store ``checkpoint`` (and the job's status) before acting on it.
+
+        Raises :class:`~crosspost.core.errors.Cancelled` when the job was cancelled or another
+        worker took it over (lease lost), so the caller stops at once.
+        """
+        ...
+
+    def progress(self, done: int, total: int) -> None:
+        """Report bytes (or steps) done; drives progress bars. Cheap; call often."""
+        ...
+
+    def warn(self, message: str) -> None:
+        """Attach a warning to the job's result (e.g. an option ignored in this mode)."""
+        ...
+
+    async def host_media(self, path: str) -> str | None:
+        """A public URL for a local file, from the ``host_media`` hook, or None if no host."""
+        ...
+
+
+class Platform(abc.ABC):
+    """A platform crosspost can post to. Subclass, set the class attributes, implement the methods.
+
+    Register an *instance* from the ``register_platforms`` hook. One instance serves every job,
+    concurrently: keep per-job state in the :class:`JobContext`, not on ``self``.
+    """
+
+    name: ClassVar[str]
+    """Lower-case name used in targets (``tiktok`` in ``tiktok:main``)."""
+    display_name: ClassVar[str] = ""
+    media_kinds: ClassVar[frozenset[MediaKind]] = frozenset(MediaKind)
+    """Which media kinds the platform takes at all."""
+    min_media: ClassVar[int] = 0
+    max_media: ClassVar[int | None] = None
+    caption_limit: ClassVar[int | None] = None
+    """Longest ``content`` accepted, in the platform's own unit (see :meth:`caption_length`)."""
+    option_names: ClassVar[frozenset[str] | None] = None
+    """Accepted ``target_options.<name>`` keys; None accepts any."""
+    needs_account: ClassVar[bool] = True
+
+    def caption_length(self, text: str) -> int:
+        """How the platform counts caption length (default: code points)."""
+        return len(text)
+
+    def generic_problems(self, post: Post) -> list[Problem]:
+        """Problems with the declared limits, reported the same way for every platform."""
+        problems: list[Problem] = []
+        opts_path = f"target_options.{self.name}"
+        if self.option_names is not None:
+            for key in post.options_for(self.name):
+                if key not in self.option_names and key not in ("content", "media"):
+                    accepted = ", ".join(sorted(self.option_names))
+                    problems.append(Problem(field=f"{opts_path}.{key}",
+                                            message=f"unknown option; accepted: {accepted}"))
+        for i, media in enumerate(post.media):
+            if media.type not in self.media_kinds:
+                kinds = " or ".join(sorted(k.value for k in self.media_kinds))
+                problems.append(Problem(field=f"media[{i}].type",
+                                        message=f"{self.name} takes {kinds} only"))
+        count = len(post.media)
+        if count < self.min_media:
+            problems.append(Problem(field="media",
+                                    message=f"{self.name} needs at least {self.min_media} media item(s)"))
+        if self.max_media is not None and count > self.max_media:
+            problems.append(Problem(field="media",
+                                    message=f"{self.name} takes at most {self.max_media} media items, got {count}"))
+        if self.caption_limit is not None:
+            length = self.caption_length(post.content)
+            if length > self.caption_limit:
+                problems.append(Problem(field="content",
+                                        message=f"too long for {self.name}: {length} > {self.caption_limit}"))
+        return problems
+
+    @abc.abstractmethod
+    async def validate(self, post: Post, ctx: JobContext) -> Validation:
+        """Check ``post`` (already narrowed to this platform, see :func:`for_platform`) against
+        live platform limits. Report *every* problem; upload nothing."""
+
+    @abc.abstractmethod
+    async def publish(self, post: Post, ctx: JobContext) -> Outcome:
+        """Publish ``post`` and return once the platform reports a final state.
+
+        Raise :mod:`crosspost.core.errors` types: ``TransientError`` to be retried later (the
+        checkpoint is kept), ``PermanentError`` to fail, ``DailyCapReached`` to defer,
+        ``UncertainOutcome`` when a request that may have published got no answer.
+        """
+
+    async def plan(self, post: Post, ctx: JobContext) -> Sequence[PlannedRequest]:
+        """The requests ``publish`` would send, for ``--dry-run``. Sends nothing that publishes."""
+        return ()
+
+    async def cancel(self, ctx: JobContext) -> None:  # noqa: B027 - optional hook, no-op default
+        """Best-effort cancel of work already started at the platform (default: nothing)."""
+
+    def post_url(self, outcome: Outcome, ctx: JobContext) -> str | None:
+        """A link to the published post, when one can be derived."""
+        return outcome.post_url
+
+
+def for_platform(post: Post, platform: str) -> Post:
+    """``post`` as ``platform`` sees it: ``target_options.<platform>.content``/``media`` applied.
+
+    Overridden media come from the raw options dict and are converted by the caller's converter;
+    here they must already be :class:`~crosspost.core.models.Media` values or wire dicts.
+    """
+    options = post.options_for(platform)
+    changes: dict[str, Any] = {}
+    if isinstance(options.get("content"), str):
+        changes["content"] = options["content"]
+    if "media" in options:
+        from crosspost.core.convert import user_converter
+        from crosspost.core.models import Media
+
+        changes["media"] = tuple(
+            m if isinstance(m, Media) else user_converter().structure(m, Media)
+            for m in options["media"]
+        )
+    return attrs.evolve(post, **changes) if changes else post
+
+
+RegisterPlatform = Callable[["Platform"], None]
+"""The ``register`` callable handed to ``register_platforms`` implementations."""
+
+MaybeAwaitable = Awaitable[Any] | Any

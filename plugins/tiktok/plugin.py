@@ -1,0 +1,1 @@
+"""TikTok's hook implementations (placeholder until the TikTok platform lands)."""
