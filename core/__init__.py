@@ -9,6 +9,7 @@ from crosspost.core.errors import (
     PlatformError,
     Problem,
 )
+from crosspost.core.hookspecs import hookimpl, hookspec
 from crosspost.core.models import (
     JobStatus,
     Media,
@@ -29,4 +30,6 @@ __all__ = [
     "Problem",
     "Target",
     "TargetResult",
+    "hookimpl",
+    "hookspec",
 ]

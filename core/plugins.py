@@ -153,7 +153,7 @@ class Hooks:
     async def rewrite_post(self, post: Post, target: Target) -> tuple[Post, list[Problem]]:
         """``post`` after every ``rewrite_post`` implementation, chained in order."""
         problems: list[Problem] = []
-        for impl in reversed(self.pm.hook.rewrite_post.get_hookimpls()):
+        for impl in self.pm.hook.rewrite_post.get_hookimpls():
             try:
                 result = await await_me_maybe(impl.function(post=post, target=target))
             except Exception as exc:
@@ -166,7 +166,7 @@ class Hooks:
     async def check_post(self, post: Post, target: Target) -> list[Problem]:
         """Every problem every ``check_post`` implementation found."""
         problems: list[Problem] = []
-        for impl in reversed(self.pm.hook.check_post.get_hookimpls()):
+        for impl in self.pm.hook.check_post.get_hookimpls():
             try:
                 found = await await_me_maybe(impl.function(post=post, target=target))
             except Exception as exc:
@@ -177,7 +177,7 @@ class Hooks:
 
     async def host_media(self, path: str, target: Target) -> str | None:
         """The first URL a ``host_media`` implementation gives for ``path``, or None."""
-        for impl in reversed(self.pm.hook.host_media.get_hookimpls()):
+        for impl in self.pm.hook.host_media.get_hookimpls():
             url = await await_me_maybe(impl.function(path=path, target=target))
             if url:
                 return str(url)
@@ -199,7 +199,7 @@ class Hooks:
 
     async def _notify(self, hook: str, **kwargs: Any) -> None:
         """Call every implementation; one listener's failure never stops the others."""
-        for impl in reversed(getattr(self.pm.hook, hook).get_hookimpls()):
+        for impl in getattr(self.pm.hook, hook).get_hookimpls():
             try:
                 await await_me_maybe(impl.function(**kwargs))
             except Exception:

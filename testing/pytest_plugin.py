@@ -1,0 +1,1 @@
+"""crosspost's pytest plugin (fixtures arrive with the plugin kit)."""

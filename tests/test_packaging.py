@@ -1,0 +1,57 @@
+"""The package installs as the crosspost.* namespace from a built wheel, not only editable."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import sysconfig
+import tomllib
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+MAPPED = {"crosspost.core": "core", "crosspost.storage": "storage",
+          "crosspost.plugins.tiktok": "plugins/tiktok", "crosspost.testing": "testing"}
+
+
+def declared_packages() -> set[str]:
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    return set(config["tool"]["setuptools"]["packages"])
+
+
+def test_every_source_folder_with_an_init_is_declared_as_a_package() -> None:
+    found = set()
+    for package, folder in MAPPED.items():
+        for init in (ROOT / folder).rglob("__init__.py"):
+            rel = init.parent.relative_to(ROOT / folder)
+            found.add(".".join([package, *rel.parts]) if rel.parts else package)
+    assert found == declared_packages()
+
+
+@pytest.mark.slow
+def test_a_built_wheel_imports_the_same_way_in_a_fresh_venv(tmp_path: Path) -> None:
+    dist = tmp_path / "dist"
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
+                    "-q", "-w", str(dist), str(ROOT)], check=True, capture_output=True)
+    wheel = next(dist.glob("crosspost-*.whl"))
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-deps", "--no-index", str(wheel)],
+                   check=True, capture_output=True)
+    # Dependencies come from the test environment; crosspost itself only from the wheel.
+    site = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+                          check=True, capture_output=True, text=True).stdout.strip()
+    Path(site, "test-deps.pth").write_text(sysconfig.get_path("purelib") + "\n")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    code = ("import crosspost.core, crosspost.storage, crosspost.plugins.tiktok, crosspost.testing;"
+            "print(crosspost.core.__file__)")
+    out = subprocess.run([str(python), "-c", code], check=True, capture_output=True, text=True,
+                         env=env, cwd=tmp_path).stdout
+    assert out.strip().startswith(site)
+    helped = subprocess.run([str(venv / "bin" / "crosspost"), "--help"], capture_output=True, text=True,
+                            env=env, cwd=tmp_path)
+    assert helped.returncode == 0, helped.stderr
+    assert "Usage" in helped.stdout
