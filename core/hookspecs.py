@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from crosspost.core.errors import Problem
     from crosspost.core.models import Post, Target, TargetResult
     from crosspost.core.platform import RegisterPlatform
+    from crosspost.core.settings import Settings
 
 PROJECT = "crosspost"
 
@@ -70,12 +71,14 @@ def check_post(post: Post, target: Target) -> Iterable[Problem] | None:
 
 
 @hookspec
-def host_media(path: str, target: Target) -> str | None:
+def host_media(path: str, target: Target, settings: Settings) -> str | None:
     """Return a public URL serving the local file ``path`` for ``target``, or None to decline.
 
     Called when a platform accepts only URLs for a media item (TikTok photos). Implementations
-    are tried in order until one returns a URL. The URL must stay reachable until the platform
-    has fetched it. May be async.
+    are tried in order until one returns a URL; ``settings`` carries the configuration (an
+    implementation reads its own keys with ``settings.platform(name)``). The URL must stay
+    reachable until the platform has fetched it, and for TikTok it must be on a domain or URL
+    prefix the app has verified. May be async.
     """
 
 

@@ -17,15 +17,20 @@ from typing import Any
 
 import attrs
 import pluggy
+
 from crosspost.core import hookspecs
 from crosspost.core.errors import PluginError, Problem
 from crosspost.core.models import Post, Target, TargetResult
 from crosspost.core.platform import Platform
+from crosspost.core.settings import Settings
 
 log = logging.getLogger("crosspost.plugins")
 
 ENTRY_POINT_GROUP = "crosspost"
-DEFAULT_PLUGINS: tuple[str, ...] = ("crosspost.plugins.tiktok.plugin",)
+DEFAULT_PLUGINS: tuple[str, ...] = (
+    "crosspost.plugins.tiktok.plugin",
+    "crosspost.plugins.s3host.plugin",
+)
 """Built-in plugins, by import path."""
 
 
@@ -93,6 +98,11 @@ def _load_entry_points(pm: pluggy.PluginManager, blocked: set[str]) -> None:
             pm._plugin_distinfo.append((plugin, ep.dist))
 
 
+def _call(impl: pluggy.HookImpl, **kwargs: Any) -> Any:
+    """Call one implementation with the arguments it asks for (pluggy lets it take a subset)."""
+    return impl.function(*[kwargs[name] for name in impl.argnames])
+
+
 def _plugin_name(pm: pluggy.PluginManager, plugin: object) -> str:
     return pm.get_name(plugin) or str(getattr(plugin, "__name__", repr(plugin)))
 
@@ -155,7 +165,7 @@ class Hooks:
         problems: list[Problem] = []
         for impl in self.pm.hook.rewrite_post.get_hookimpls():
             try:
-                result = await await_me_maybe(impl.function(post=post, target=target))
+                result = await await_me_maybe(_call(impl, post=post, target=target))
             except Exception as exc:
                 problems.append(Problem(field="", message=f"plugin {impl.plugin_name!r}: {exc}"))
                 continue
@@ -168,17 +178,17 @@ class Hooks:
         problems: list[Problem] = []
         for impl in self.pm.hook.check_post.get_hookimpls():
             try:
-                found = await await_me_maybe(impl.function(post=post, target=target))
+                found = await await_me_maybe(_call(impl, post=post, target=target))
             except Exception as exc:
                 problems.append(Problem(field="", message=f"plugin {impl.plugin_name!r}: {exc}"))
                 continue
             problems.extend(found or ())
         return problems
 
-    async def host_media(self, path: str, target: Target) -> str | None:
+    async def host_media(self, path: str, target: Target, settings: Settings) -> str | None:
         """The first URL a ``host_media`` implementation gives for ``path``, or None."""
         for impl in self.pm.hook.host_media.get_hookimpls():
-            url = await await_me_maybe(impl.function(path=path, target=target))
+            url = await await_me_maybe(_call(impl, path=path, target=target, settings=settings))
             if url:
                 return str(url)
         return None
@@ -201,7 +211,7 @@ class Hooks:
         """Call every implementation; one listener's failure never stops the others."""
         for impl in getattr(self.pm.hook, hook).get_hookimpls():
             try:
-                await await_me_maybe(impl.function(**kwargs))
+                await await_me_maybe(_call(impl, **kwargs))
             except Exception:
                 log.exception("plugin %r failed in %s; continuing", impl.plugin_name, hook)
 

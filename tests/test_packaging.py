@@ -13,7 +13,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 MAPPED = {"crosspost.core": "core", "crosspost.storage": "storage",
-          "crosspost.plugins.tiktok": "plugins/tiktok", "crosspost.testing": "testing"}
+          "crosspost.plugins.tiktok": "plugins/tiktok", "crosspost.plugins.s3host": "plugins/s3host",
+          "crosspost.testing": "testing"}
 
 
 def declared_packages() -> set[str]:

@@ -10,11 +10,13 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+
 from crosspost.core import hookimpl
 from crosspost.core.errors import PluginError, Problem
 from crosspost.core.models import JobStatus, Post, Target, TargetResult
 from crosspost.core.platform import JobContext, Outcome, Platform, Validation
 from crosspost.core.plugins import Hooks, make_plugin_manager
+from crosspost.core.settings import Settings
 
 
 class Dummy(Platform):
@@ -212,8 +214,9 @@ async def test_host_media_takes_the_first_url_offered() -> None:
             return f"https://cdn.example/{path}"
 
     hooks = hooks_with(Hosts(), Declines())
-    assert await hooks.host_media("a.jpg", Target(platform="dummy")) == "https://cdn.example/a.jpg"
-    assert await hooks_with(Declines()).host_media("a.jpg", Target(platform="dummy")) is None
+    settings = Settings.from_env({})
+    assert await hooks.host_media("a.jpg", Target(platform="dummy"), settings) == "https://cdn.example/a.jpg"
+    assert await hooks_with(Declines()).host_media("a.jpg", Target(platform="dummy"), settings) is None
 
 
 def test_registering_something_that_is_not_a_platform_is_refused() -> None:

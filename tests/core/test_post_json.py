@@ -6,11 +6,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
 from crosspost.core.convert import post_from_dict, post_to_dict, result_to_dict
 from crosspost.core.errors import InvalidPost
 from crosspost.core.models import ErrorInfo, JobStatus, Media, MediaKind, Post, Target, TargetResult
-from hypothesis import given
-from hypothesis import strategies as st
 
 SEED_EXAMPLE: dict[str, Any] = {
     "content": "Check out this amazing sunset! #sunset #nature",

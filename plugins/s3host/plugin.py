@@ -1,0 +1,20 @@
+"""Hook implementation: host local media on S3 when ``CROSSPOST_S3_BUCKET`` is set."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from crosspost.core.hookspecs import hookimpl
+from crosspost.core.models import Target
+from crosspost.core.settings import Settings
+from crosspost.plugins.s3host.host import SETTINGS_NAME, S3HostConfig, upload
+
+
+@hookimpl
+async def host_media(path: str, target: Target, settings: Settings) -> str | None:
+    """Upload ``path`` to the configured bucket; decline (None) when S3 is not configured."""
+    del target
+    config = S3HostConfig.from_settings(settings.platform(SETTINGS_NAME))
+    if config is None:
+        return None
+    return await upload(Path(path), config)
