@@ -16,6 +16,7 @@ from typing import Any
 import attrs
 import cattrs
 from cattrs.preconf.json import make_converter
+
 from crosspost.core.errors import InvalidPost, Problem
 from crosspost.core.models import ErrorInfo, Media, MediaKind, Post, Target, TargetResult
 from crosspost.core.schedule import parse_when, zone

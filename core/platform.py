@@ -20,11 +20,13 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 import attrs
+
 from crosspost.core.errors import Problem
 from crosspost.core.models import JobStatus, MediaKind, Post, Target
 
 if TYPE_CHECKING:
     import aiohttp
+
     from crosspost.core.accounts import Account
     from crosspost.core.clock import Clock
     from crosspost.core.settings import Settings
