@@ -1,0 +1,215 @@
+"""What a local media file holds: format, size, duration, frame rate and picture size.
+
+:func:`probe` reports, it never raises: a file that cannot be used (missing, empty, an HTML page
+saved as ``.mp4``, a cut-off download) comes back as a :class:`MediaInfo` whose ``problem`` says
+what is wrong in words a user can act on. It reads headers only (the container's index for
+videos, a reduced decode for JPEGs), so a file of many gigabytes probes in milliseconds and in
+constant memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import warnings
+from fractions import Fraction
+from itertools import islice
+from pathlib import Path
+
+import attrs
+import av
+from av.container import InputContainer
+from av.error import FFmpegError
+from av.video.stream import VideoStream
+from PIL import Image, UnidentifiedImageError
+
+from crosspost.core.media.sniff import SNIFF_SIZE, MediaFormat, sniff
+from crosspost.core.media.structure import StructureError, check_ebml, check_iso_bmff
+from crosspost.core.models import MediaKind
+
+# Bounded reads for PyAV's stream analysis, whatever the file size (ffmpeg's defaults, made explicit).
+_PROBE_BUDGET = {"probesize": "5000000", "analyzeduration": "5000000"}
+_ROTATION_PACKETS = 32
+_EXIF_ORIENTATION = 0x0112
+_TRANSPOSED_ORIENTATIONS = frozenset({5, 6, 7, 8})
+# Pillow reads these only with an optional plugin (pillow-heif; AVIF in some builds).
+_NEEDS_A_PLUGIN = frozenset({MediaFormat.HEIC, MediaFormat.AVIF})
+
+
+@attrs.frozen(kw_only=True)
+class MediaInfo:
+    """What :func:`probe` found in one file.
+
+    Measurements are ``None`` when the format has none (an image has no duration) or the file
+    could not be read; then ``problem`` says why. Width and height are as displayed, i.e. after
+    the rotation a phone records in the container or in EXIF.
+    """
+
+    format: MediaFormat
+    """What the bytes are, whatever the file is called."""
+    mime: str
+    kind: MediaKind | None
+    size: int
+    """File size in bytes (0 when the file is missing)."""
+    duration_s: float | None = None
+    fps: float | None = None
+    width: int | None = None
+    height: int | None = None
+    codec: str | None = None
+    """FFmpeg's name for the video codec (``h264``, ``hevc``, ``vp9``); ``None`` for images."""
+    problem: str | None = None
+    """Why the file cannot be used as it is; ``None`` when it read cleanly."""
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None
+
+    @classmethod
+    def of(cls, fmt: MediaFormat, size: int, problem: str | None = None) -> MediaInfo:
+        return cls(format=fmt, mime=fmt.mime, kind=fmt.kind, size=size, problem=problem)
+
+
+def probe(path: str | os.PathLike[str]) -> MediaInfo:
+    """Describe the file at ``path`` from its bytes. Never raises; see ``MediaInfo.problem``."""
+    source = Path(path)
+    try:
+        with source.open("rb") as file:
+            size = os.fstat(file.fileno()).st_size
+            head = file.read(SNIFF_SIZE)
+    except OSError as exc:
+        return MediaInfo.of(MediaFormat.UNKNOWN, 0, _os_problem(exc))
+    info = MediaInfo.of(sniff(head), size)
+    if size == 0:
+        return attrs.evolve(info, problem="the file is empty (0 bytes)")
+    try:
+        return _probe_bytes(source, head, info)
+    except Exception as exc:  # the last line of defence: probing reports, it never raises
+        return attrs.evolve(info, problem=f"the {info.format.label} file could not be read: {exc}")
+
+
+async def probe_async(path: str | os.PathLike[str]) -> MediaInfo:
+    """:func:`probe` in a worker thread, so the event loop never waits on disk or FFmpeg."""
+    return await asyncio.to_thread(probe, path)
+
+
+def _os_problem(exc: OSError) -> str:
+    if isinstance(exc, FileNotFoundError):
+        return "the file does not exist"
+    if isinstance(exc, IsADirectoryError):
+        return "the path is a folder, not a file"
+    if isinstance(exc, PermissionError):
+        return "the file cannot be read: permission denied"
+    return f"the file cannot be read: {exc.strerror or exc}"
+
+
+def _probe_bytes(path: Path, head: bytes, info: MediaInfo) -> MediaInfo:
+    if info.format is MediaFormat.HTML:
+        return attrs.evolve(
+            info,
+            problem="the file is an HTML page, not a video or photo (a share-page link saved instead of the file?)",
+        )
+    if info.kind is MediaKind.VIDEO:
+        return _probe_video(path, head, info)
+    if info.kind is MediaKind.IMAGE:
+        return _probe_image(path, info)
+    return attrs.evolve(
+        info, problem=f"the file is not a video or photo format crosspost knows (it starts with {head[:8].hex(' ')})"
+    )
+
+
+def _probe_video(path: Path, head: bytes, info: MediaInfo) -> MediaInfo:
+    corrupt = f"the {info.format.label} container is truncated or corrupt"
+    try:
+        _check_structure(path, head, info)
+        with av.open(str(path), container_options=_PROBE_BUDGET) as container:
+            return _read_video(container, info)
+    except StructureError as exc:
+        return attrs.evolve(info, problem=f"{corrupt}: {exc}")
+    except FFmpegError as exc:
+        return attrs.evolve(info, problem=f"{corrupt}: {exc.strerror or exc}")
+
+
+def _check_structure(path: Path, head: bytes, info: MediaInfo) -> None:
+    """Catch cut-off files from the container's own size fields, before FFmpeg guesses around them."""
+    if info.format in (MediaFormat.MP4, MediaFormat.MOV):
+        with path.open("rb") as file:
+            check_iso_bmff(file, info.size)
+    elif info.format in (MediaFormat.WEBM, MediaFormat.MKV):
+        check_ebml(head, info.size)
+
+
+def _read_video(container: InputContainer, info: MediaInfo) -> MediaInfo:
+    if not container.streams.video:
+        return attrs.evolve(info, problem=f"the {info.format.label} file has no video stream (audio only?)")
+    stream = container.streams.video[0]
+    width, height = stream.codec_context.width or None, stream.codec_context.height or None
+    if _rotation(container, stream) % 180:
+        width, height = height, width
+    rate = stream.average_rate or stream.guessed_rate
+    return attrs.evolve(
+        info,
+        duration_s=_duration(container, stream),
+        fps=float(rate) if rate else None,
+        width=width,
+        height=height,
+        codec=stream.codec_context.name,
+    )
+
+
+def _duration(container: InputContainer, stream: VideoStream) -> float | None:
+    if stream.duration and stream.time_base:
+        return float(stream.duration * stream.time_base)
+    if container.duration:
+        return float(Fraction(container.duration, av.time_base))
+    return None
+
+
+def _rotation(container: InputContainer, stream: VideoStream) -> int:
+    """Degrees the player turns the picture, read from the first decoded frame (0 if unknown).
+
+    Decoders attach the container's display matrix to each frame; decoding one keyframe is cheap.
+    One decoder thread, so the first frame comes out of the first packets (frame threading
+    would hold it back by one packet per thread).
+    """
+    try:
+        stream.codec_context.thread_count = 1
+        for packet in islice(container.demux(stream), _ROTATION_PACKETS):
+            for frame in stream.decode(packet):
+                return frame.rotation
+    except (FFmpegError, ValueError):
+        pass
+    return 0
+
+
+def _probe_image(path: Path, info: MediaInfo) -> MediaInfo:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                width, height = image.size
+                if image.getexif().get(_EXIF_ORIENTATION) in _TRANSPOSED_ORIENTATIONS:
+                    width, height = height, width
+                _check_image_data(image)
+    except Image.DecompressionBombError as exc:
+        return attrs.evolve(info, problem=f"the {info.format.label} image is too large to read safely: {exc}")
+    except (OSError, SyntaxError, ValueError) as exc:
+        if isinstance(exc, UnidentifiedImageError) and info.format in _NEEDS_A_PLUGIN:
+            problem = f"{info.format.label} images cannot be read here; export the photo as JPEG"
+            return attrs.evolve(info, problem=problem)
+        return attrs.evolve(info, problem=f"the {info.format.label} image is truncated or corrupt: {exc}")
+    return attrs.evolve(info, width=width, height=height)
+
+
+def _check_image_data(image: Image.Image) -> None:
+    """Decode enough to notice a cut-off file, in bounded memory.
+
+    JPEGs decode at 1/8 scale (the decoder still walks every byte); PNGs are checked by their
+    CRCs without decoding; other formats (WebP, GIF) decode, as their size is bounded in practice.
+    """
+    if image.format == "JPEG":
+        image.draft("RGB", (max(1, image.width // 8), max(1, image.height // 8)))
+        image.load()
+    elif image.format == "PNG":
+        image.verify()
+    else:
+        image.load()
