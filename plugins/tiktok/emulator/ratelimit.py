@@ -1,0 +1,47 @@
+"""TikTok's per-token, per-endpoint "one minute sliding window", on the injected clock.
+
+A sliding *log* (timestamps of admitted requests), not a leaky bucket: RELIABILITY.md measured
+that ``aiolimiter.AsyncLimiter(6, 60)`` admits 11 calls inside one 60 s window, and the emulator
+has to catch exactly that kind of client. Refused requests are not logged, so a client that
+backs off recovers as soon as the oldest admitted request leaves the window.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+WINDOW_S = 60.0
+
+DEFAULT_LIMITS: dict[str, int] = {
+    "video_init": 6,
+    "inbox_init": 6,
+    "content_init": 6,
+    "creator_info": 20,
+    "status": 30,
+    "user_info": 600,
+}
+"""Requests per minute per access token (tiktok-api.md §6); cancel has no documented limit."""
+
+
+class SlidingWindows:
+    """One timestamp log per (route, token fingerprint)."""
+
+    def __init__(self, limits: dict[str, int]) -> None:
+        self.limits = dict(limits)
+        self._logs: dict[tuple[str, str], deque[float]] = {}
+
+    def admit(self, route: str, token_key: str, now: float) -> float | None:
+        """Record the request and return None, or return seconds until it would be admitted."""
+        limit = self.limits.get(route)
+        if limit is None:
+            return None
+        log = self._logs.setdefault((route, token_key), deque())
+        while log and log[0] <= now - WINDOW_S:
+            log.popleft()
+        if len(log) >= limit:
+            return log[0] + WINDOW_S - now
+        log.append(now)
+        return None
+
+    def clear(self) -> None:
+        self._logs.clear()
