@@ -115,6 +115,27 @@ class Hooks:
         self._platforms: dict[str, Platform] | None = None
         self._owners: dict[str, str] = {}
 
+    # -- registering plugins at run time --------------------------------------------------
+
+    def register(self, plugin: object, name: str | None = None) -> None:
+        """Add a plugin object (apps and tests); its platforms are collected again.
+
+        A misspelled hook implementation is refused (and the plugin not kept), as at start-up.
+        """
+        self.pm.register(plugin, name=name)
+        try:
+            self.pm.check_pending()
+        except pluggy.PluginValidationError as exc:
+            self.pm.unregister(plugin)
+            raise PluginError(name or _plugin_name(self.pm, plugin), str(exc)) from None
+        self._platforms = None
+
+    def unregister(self, plugin: object) -> None:
+        """Remove a plugin added with :meth:`register`, if it is still registered."""
+        if self.pm.is_registered(plugin):
+            self.pm.unregister(plugin)
+        self._platforms = None
+
     # -- platforms ---------------------------------------------------------------------------
 
     def platforms(self) -> dict[str, Platform]:
