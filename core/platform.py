@@ -96,6 +96,12 @@ class RateGate(Protocol):
         seconds (a sliding window), then record the call."""
         ...
 
+    async def try_acquire(self, key: str, *, limit: int, window: float) -> float:
+        """Record one call under ``key`` and return 0.0 when it fits the window; otherwise record
+        nothing and return the seconds until it would fit. For long windows (a daily cap) where
+        waiting inside a job is wrong: the caller defers the job instead."""
+        ...
+
 
 class JobContext(Protocol):
     """Everything a platform may use while validating or publishing one (post, target) job."""
@@ -126,6 +132,11 @@ class JobContext(Protocol):
 
     def warn(self, message: str) -> None:
         """Attach a warning to the job's result (e.g. an option ignored in this mode)."""
+        ...
+
+    @property
+    def has_media_host(self) -> bool:
+        """Whether some ``host_media`` implementation is configured to host local files."""
         ...
 
     async def host_media(self, path: str) -> str | None:

@@ -206,6 +206,18 @@ class Hooks:
             problems.extend(found or ())
         return problems
 
+    def has_media_host(self, settings: Settings) -> bool:
+        """Whether some ``host_media`` implementation is ready to host files with ``settings``.
+
+        A plugin whose host depends on configuration says so with a module/object function
+        ``media_host_configured(settings) -> bool``; any other implementation counts as ready.
+        """
+        for impl in self.pm.hook.host_media.get_hookimpls():
+            configured = getattr(impl.plugin, "media_host_configured", None)
+            if configured is None or configured(settings):
+                return True
+        return False
+
     async def host_media(self, path: str, target: Target, settings: Settings) -> str | None:
         """The first URL a ``host_media`` implementation gives for ``path``, or None."""
         for impl in self.pm.hook.host_media.get_hookimpls():

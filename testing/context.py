@@ -74,6 +74,17 @@ class MemoryRateGate:
                 return
             await self.clock.sleep(calls[0] + window - now)
 
+    async def try_acquire(self, key: str, *, limit: int, window: float) -> float:
+        calls = self._calls[key]
+        now = self.clock.monotonic()
+        while calls and calls[0] <= now - window:
+            calls.popleft()
+        if len(calls) < limit:
+            calls.append(now)
+            self.keys.append(key)
+            return 0.0
+        return calls[0] + window - now
+
 
 class MemoryAccountAccess:
     """:class:`~crosspost.core.platform.AccountAccess` over one account held in memory."""
@@ -174,6 +185,10 @@ class FakeJobContext:
 
     def warn(self, message: str) -> None:
         self.warnings.append(message)
+
+    @property
+    def has_media_host(self) -> bool:
+        return self.media_host is not None
 
     async def host_media(self, path: str) -> str | None:
         self.hosted.append(path)

@@ -10,6 +10,11 @@ from crosspost.core.settings import Settings
 from crosspost.plugins.s3host.host import SETTINGS_NAME, S3HostConfig, upload
 
 
+def media_host_configured(settings: Settings) -> bool:
+    """Whether a bucket is configured (crosspost asks before relying on this host)."""
+    return bool(settings.platform(SETTINGS_NAME).get("bucket"))
+
+
 @hookimpl
 async def host_media(path: str, target: Target, settings: Settings) -> str | None:
     """Upload ``path`` to the configured bucket; decline (None) when S3 is not configured."""

@@ -95,7 +95,12 @@ async def test_a_local_photo_is_hosted_and_served_byte_for_byte(
 async def test_the_host_declines_when_no_bucket_is_configured(tmp_path: Path) -> None:
     hooks = Hooks(make_plugin_manager(entry_points=False))
     settings = Settings.from_env({"CROSSPOST_DATA_DIR": str(tmp_path)})
+    assert not hooks.has_media_host(settings)
     assert await hooks.host_media(str(tmp_path / "x.jpg"), Target(platform="tiktok"), settings) is None
+
+
+def test_a_configured_bucket_counts_as_a_media_host(settings: Settings) -> None:
+    assert Hooks(make_plugin_manager(entry_points=False)).has_media_host(settings)
 
 
 def test_a_bucket_without_a_public_address_is_a_config_error_saying_what_to_set() -> None:

@@ -1,0 +1,75 @@
+"""The TikTok platform's settings (``CROSSPOST_TIKTOK_*``) and its polling and cap constants."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import attrs
+
+from crosspost.core.errors import ConfigError
+from crosspost.core.settings import Settings
+from crosspost.plugins.tiktok.chunks import DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE
+from crosspost.plugins.tiktok.oauth import DEFAULT_API_BASE
+from crosspost.plugins.tiktok.requests import VerifiedUrls
+
+PLATFORM = "tiktok"
+DAILY_POST_CAP = 15
+"""TikTok: "typically around 15 posts per day / creator account" (Direct Post, rolling 24 h)."""
+DAY_S = 86_400.0
+CAP_RECHECK = timedelta(hours=1)
+"""After TikTok itself reports a cap, when to look again (TikTok does not say when it frees)."""
+CREATOR_CACHE_S = 60.0
+"""How long one creator_info answer is reused for the same account."""
+
+
+def _split(value: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+@attrs.frozen(kw_only=True)
+class TikTokConfig:
+    """What the platform reads from ``settings.platform("tiktok")``."""
+
+    api_base: str = DEFAULT_API_BASE
+    client_key: str = ""
+    client_secret: str = attrs.field(default="", repr=False)
+    verified: VerifiedUrls = attrs.field(factory=VerifiedUrls)
+    """``VERIFIED_URL_PREFIXES`` / ``VERIFIED_DOMAINS``: video URLs on them go PULL_FROM_URL."""
+    chunk_size: int = DEFAULT_CHUNK_SIZE
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> TikTokConfig:
+        """Raises ConfigError naming the variable when ``CHUNK_SIZE`` is unusable."""
+        conf = settings.platform(PLATFORM)
+        try:
+            chunk_size = int(conf.get("chunk_size") or DEFAULT_CHUNK_SIZE)
+        except ValueError:
+            chunk_size = 0
+        if not MIN_CHUNK_SIZE <= chunk_size <= MAX_CHUNK_SIZE:
+            raise ConfigError(f"CROSSPOST_TIKTOK_CHUNK_SIZE must be a number of bytes from {MIN_CHUNK_SIZE} "
+                              f"to {MAX_CHUNK_SIZE}")
+        return cls(
+            api_base=(conf.get("api_base") or DEFAULT_API_BASE).rstrip("/"),
+            client_key=conf.get("client_key", ""),
+            client_secret=conf.get("client_secret", ""),
+            verified=VerifiedUrls(prefixes=_split(conf.get("verified_url_prefixes", "")),
+                                  domains=_split(conf.get("verified_domains", ""))),
+            chunk_size=chunk_size,
+        )
+
+
+@attrs.frozen(kw_only=True)
+class PollPolicy:
+    """How status/fetch is polled: ``first`` s, growing by ``factor`` up to ``longest`` s.
+
+    One run polls for at most ``per_run`` s, then hands the job back to the engine (still
+    ``processing``) to poll again later; once ``give_up`` s have passed since the media reached
+    TikTok the job is parked as uncertain (the post may still appear). Processing "takes
+    minutes" for large videos; TikTok allows 30 status calls a minute per token.
+    """
+
+    first: float = 3.0
+    factor: float = 1.5
+    longest: float = 30.0
+    per_run: float = 15 * 60.0
+    give_up: float = DAY_S

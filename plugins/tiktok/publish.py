@@ -1,0 +1,386 @@
+"""One run of one TikTok publish job, resumable from its checkpoint (see ``platform.py``'s table).
+
+Checkpoint keys (JSON values only; the engine stores them):
+
+``phase``            ``init_sent`` | ``uploading`` | ``processing`` | ``failed`` (absent at first)
+``route``            ``file`` (FILE_UPLOAD) | ``pull`` (video URL) | ``photo`` (photo URLs)
+``publish_id``       TikTok's id, saved right after init
+``upload_url``       FILE_UPLOAD target (holds an upload token: never logged), with
+``upload_expires_at`` (ISO-8601) and ``next_chunk`` (first chunk not yet acknowledged)
+``video_path``       the file being uploaded (a local path or the job's download)
+``video_size`` / ``chunk_size`` / ``total_chunk_count`` / ``content_type``  the upload's plan
+``cap_counted``      the daily-cap slot was taken (never twice for one post)
+``processing_since`` when the media reached TikTok (ISO-8601), for the give-up bound
+``username``         the creator's handle, for the post URL
+``inits``            inits sent so far
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from crosspost.core.errors import (
+    DailyCapReached,
+    InvalidPost,
+    PermanentError,
+    PlatformError,
+    Problem,
+    TransientError,
+    UncertainOutcome,
+)
+from crosspost.core.media import MediaInfo
+from crosspost.core.models import JobStatus, MediaKind, Post
+from crosspost.core.platform import JobContext, Outcome, Validation
+from crosspost.plugins.tiktok import fetch_media
+from crosspost.plugins.tiktok.chunks import ChunkPlan, plan_chunks
+from crosspost.plugins.tiktok.config import CAP_RECHECK, DAILY_POST_CAP, DAY_S, TikTokConfig
+from crosspost.plugins.tiktok.creator import CreatorInfo
+from crosspost.plugins.tiktok.errors import UploadUrlRejected, fail_reason_error, still_processing_error
+from crosspost.plugins.tiktok.options import TikTokOptions, parse_options
+from crosspost.plugins.tiktok.requests import (
+    ApiRequest,
+    FileSource,
+    Route,
+    UrlSource,
+    photo_init_request,
+    route_media,
+    video_init_request,
+)
+from crosspost.plugins.tiktok.status import PublishStatus, post_url
+from crosspost.plugins.tiktok.upload import VIDEO_CONTENT_TYPES, ChunkUploader, UploadTarget
+from crosspost.plugins.tiktok.validate import validate_post
+
+if TYPE_CHECKING:
+    from crosspost.plugins.tiktok.platform import TikTokPlatform
+
+PLATFORM = "tiktok"
+UPLOAD_URL_TTL = timedelta(hours=1)
+UPLOAD_URL_MARGIN = timedelta(minutes=1)
+"""An upload URL this close to its expiry is treated as expired (a chunk takes time to send)."""
+MAX_INITS_PER_RUN = 3
+_KEEP_AFTER_FAILURE = ("cap_counted", "inits", "username")
+
+
+# -- pieces shared with the platform's validate and plan ----------------------------------------
+
+
+def has_media_host(ctx: JobContext) -> bool:
+    """Whether ``ctx`` can host local files (``host_media``)."""
+    return ctx.has_media_host
+
+
+def check_post(
+    post: Post, creator: CreatorInfo | None, infos: Sequence[MediaInfo | None], *, config: TikTokConfig,
+    has_host: bool,
+) -> tuple[TikTokOptions, Validation]:
+    """Options and validation of ``post`` (unknown option names are the base class's to report)."""
+    return validate_post(post, creator, infos, verified_url_prefixes=config.verified.prefixes,
+                         verified_domains=config.verified.domains, has_media_host=has_host,
+                         report_unknown=False)
+
+
+def routes_for(post: Post, infos: Sequence[MediaInfo | None], *, config: TikTokConfig,
+               has_host: bool) -> list[Route]:
+    """How each media item of ``post`` reaches TikTok."""
+    return [route_media(item, info, verified=config.verified, has_media_host=has_host)
+            for item, info in zip(post.media, infos, strict=True)]
+
+
+def is_video_post(post: Post, infos: Sequence[MediaInfo | None]) -> bool:
+    if not post.media:
+        return False
+    info = infos[0]
+    kind = info.kind if info is not None and info.kind is not None else post.media[0].type
+    return kind is MediaKind.VIDEO
+
+
+def file_source(size: int, config: TikTokConfig) -> FileSource:
+    """The FILE_UPLOAD source for a video of ``size`` bytes with the configured chunk size."""
+    return FileSource(video_size=size, plan=plan_chunks(size, preferred_chunk_size=config.chunk_size))
+
+
+def content_type_of(info: MediaInfo | None) -> str:
+    """The PUT Content-Type for a video, from its sniffed format."""
+    fmt = info.format.value if info is not None else ""
+    if fmt not in VIDEO_CONTENT_TYPES:
+        label = info.format.label if info is not None else "unreadable"
+        raise InvalidPost([Problem(field="media[0]", message=f"TikTok takes MP4, MOV or WebM videos, not {label}")])
+    return VIDEO_CONTENT_TYPES[fmt]
+
+
+def with_not_before(err: DailyCapReached, when: datetime) -> DailyCapReached:
+    """``err`` with a ``not_before`` (TikTok's cap answers carry no time)."""
+    if err.not_before is None:
+        err.not_before = when
+    return err
+
+
+async def try_acquire(ctx: JobContext, key: str, *, limit: int, window: float) -> float:
+    """The rate gate's non-blocking ``try_acquire`` (0 = admitted, else seconds to wait)."""
+    return await ctx.rate.try_acquire(key, limit=limit, window=window)
+
+
+def lost_pull_init() -> UncertainOutcome:
+    """A PULL_FROM_URL init went out but its answer was never recorded: it may be publishing."""
+    return UncertainOutcome(
+        "crosspost sent TikTok this post (media by URL) but stopped before recording TikTok's answer, so "
+        "TikTok may already be publishing it; it was not sent again.",
+        code="uncertain", platform=PLATFORM,
+        hint=("Check the account's recent posts (and inbox drafts) in the TikTok app and `crosspost status ID`; "
+              "publish again only if it is not there."),
+    )
+
+
+class PublishRun:
+    """Carries one run of ``publish`` from wherever the checkpoint says the job stands."""
+
+    def __init__(self, platform: TikTokPlatform, post: Post, ctx: JobContext) -> None:
+        self.platform = platform
+        self.post = post
+        self.ctx = ctx
+        self.config = TikTokConfig.from_settings(ctx.settings)
+        self.client = platform.client(ctx, self.config)
+        self.cp: dict[str, Any] = dict(ctx.checkpoint)
+        self.warnings: list[str] = []
+        self.inits_this_run = 0
+
+    async def save(self, status: JobStatus | None = None, **changes: Any) -> None:
+        """Record ``changes`` durably before acting on them."""
+        self.cp.update(changes)
+        await self.ctx.save(self.cp, status=status)
+
+    def now(self) -> datetime:
+        return self.ctx.clock.now()
+
+    async def run(self) -> Outcome:
+        try:
+            return await self._run()
+        except (InvalidPost, PermanentError):
+            await fetch_media.remove_work_dir(self.ctx)  # no later run will need the job's files
+            raise
+
+    async def _run(self) -> Outcome:
+        phase = self.cp.get("phase")
+        if self.cp.get("publish_id"):
+            if phase == "uploading":
+                await self._upload()
+            return await self._poll()
+        if phase == "init_sent" and self.cp.get("route") != "file":
+            raise lost_pull_init()
+        return await self._start()
+
+    # -- first run: check, prepare, init -------------------------------------------------------
+
+    async def _start(self) -> Outcome:
+        has_host = has_media_host(self.ctx)
+        infos = await fetch_media.probe_local(self.post.media)
+        options, creator = await self._check(infos, has_host)
+        routes = routes_for(self.post, infos, config=self.config, has_host=has_host)
+        if Route.DOWNLOAD_AND_UPLOAD in routes:
+            infos = await self._download_videos(infos, routes)
+            options, result = check_post(self.post, creator, infos, config=self.config, has_host=has_host)
+            if result.problems:
+                raise InvalidPost(result.problems)
+        if not options.draft:
+            await self._take_daily_slot()
+        if creator is not None and creator.username:
+            self.cp["username"] = creator.username
+        if routes and routes[0] in (Route.FILE_UPLOAD, Route.DOWNLOAD_AND_UPLOAD):
+            await self._start_file_upload(options, infos[0])
+            await self._upload()
+        elif routes and routes[0] is Route.PULL_FROM_URL and self.post.media[0].url and is_video_post(self.post, infos):
+            await self._init(video_init_request(self.post, options, UrlSource(url=self.post.media[0].url)),
+                             route="pull")
+        else:
+            urls = await fetch_media.photo_urls(self.ctx, self.post.media, infos, routes)
+            await self._init(photo_init_request(self.post, options, urls), route="photo")
+        return await self._poll()
+
+    async def _check(self, infos: list[MediaInfo | None], has_host: bool) -> tuple[TikTokOptions, CreatorInfo | None]:
+        draft, _ = parse_options(self.post.options_for(PLATFORM), report_unknown=False)
+        creator = None if draft.draft else await self.platform.creator_info(self.ctx, self.client)
+        options, result = check_post(self.post, creator, infos, config=self.config, has_host=has_host)
+        problems = [*self.platform.generic_problems(self.post), *result.problems]
+        if problems:
+            raise InvalidPost(problems)
+        for warning in result.warnings:
+            self.ctx.warn(warning)
+            self.warnings.append(warning)
+        return options, creator
+
+    async def _download_videos(self, infos: list[MediaInfo | None], routes: list[Route]) -> list[MediaInfo | None]:
+        infos = list(infos)
+        for index, (item, route) in enumerate(zip(self.post.media, routes, strict=True)):
+            if route is Route.DOWNLOAD_AND_UPLOAD and item.url is not None:
+                path, info = await fetch_media.download(self.ctx, item.url, name=f"video-{index}",
+                                                        max_bytes=fetch_media.MAX_VIDEO_BYTES)
+                self.cp["video_path"] = str(path)
+                infos[index] = info
+        return infos
+
+    async def _take_daily_slot(self) -> None:
+        """Count this direct post against ~15 per creator per 24 h, once per post."""
+        if self.cp.get("cap_counted"):
+            return
+        account = await self.ctx.account.get() if self.ctx.account is not None else None
+        creator_id = (account.profile.get("open_id") if account is not None else None) or (
+            account.key if account is not None else str(self.ctx.target))
+        wait = await try_acquire(self.ctx, f"tiktok:daily:{creator_id}", limit=DAILY_POST_CAP, window=DAY_S)
+        if wait > 0:
+            raise DailyCapReached(
+                f"{DAILY_POST_CAP} direct posts to this TikTok account in the last 24 hours: TikTok allows about "
+                f"{DAILY_POST_CAP} per creator, so this post waits about {wait / 3600:.1f} h.",
+                code="daily_cap", platform=PLATFORM, not_before=self.now() + timedelta(seconds=wait),
+                hint="Nothing to do: crosspost publishes it once the rolling window frees a slot.")
+        self.cp["cap_counted"] = True
+
+    async def _start_file_upload(self, options: TikTokOptions, info: MediaInfo | None) -> None:
+        path = self.cp.get("video_path") or self.post.media[0].path
+        size = info.size if info is not None else 0
+        plan = file_source(size, self.config).plan
+        self.cp.update(route="file", video_path=str(path), video_size=plan.video_size, chunk_size=plan.chunk_size,
+                       total_chunk_count=plan.total_chunk_count, content_type=content_type_of(info))
+        await self._init(self._file_request(options), route="file")
+
+    def _file_request(self, options: TikTokOptions | None = None) -> ApiRequest:
+        if options is None:
+            options, _ = parse_options(self.post.options_for(PLATFORM), report_unknown=False)
+        return video_init_request(self.post, options, FileSource(video_size=self.cp["video_size"], plan=self._plan()))
+
+    def _plan(self) -> ChunkPlan:
+        return ChunkPlan(video_size=self.cp["video_size"], chunk_size=self.cp["chunk_size"],
+                         total_chunk_count=self.cp["total_chunk_count"])
+
+    async def _init(self, request: ApiRequest, *, route: str) -> None:
+        """Save the intent, send the init, save its answer at once."""
+        if self.inits_this_run >= MAX_INITS_PER_RUN:
+            raise TransientError("TikTok's upload had to start over several times in a row; trying again later.",
+                                 code="upload_restarts", platform=PLATFORM)
+        self.inits_this_run += 1
+        for key in ("publish_id", "upload_url", "upload_expires_at", "next_chunk", "processing_since"):
+            self.cp.pop(key, None)
+        await self.save(JobStatus.UPLOADING, phase="init_sent", route=route)
+        try:
+            result = await self.client.init(request, pull_from_url=route != "file")
+        except UncertainOutcome:
+            raise
+        except PlatformError as err:
+            # TikTok answered (or was never reached): no post was started, so the next run may init.
+            await self.save(phase="refused")
+            if isinstance(err, DailyCapReached):
+                raise with_not_before(err, self.now() + CAP_RECHECK) from None
+            raise
+        inits = int(self.cp.get("inits", 0)) + 1
+        if result.upload_url is not None:
+            expires = self.now() + UPLOAD_URL_TTL
+            await self.save(phase="uploading", publish_id=result.publish_id, upload_url=result.upload_url,
+                            upload_expires_at=expires.isoformat(), next_chunk=0, inits=inits)
+        else:
+            await self.save(JobStatus.PROCESSING, phase="processing", publish_id=result.publish_id,
+                            processing_since=self.now().isoformat(), inits=inits)
+
+    # -- upload ----------------------------------------------------------------------------------
+
+    async def _upload(self) -> None:
+        """Send the chunks not yet acknowledged; start over (new init) when the URL is dead."""
+        uploader = ChunkUploader(self.ctx.http, clock=self.ctx.clock, policy=self.platform.retry,
+                                 rng=self.platform.rng)
+        while True:
+            if not self._url_expired():
+                target = UploadTarget(path=Path(self.cp["video_path"]), plan=self._plan(),
+                                      content_type=self.cp["content_type"], upload_url=self.cp["upload_url"])
+                try:
+                    await uploader.upload(target, start_chunk=int(self.cp.get("next_chunk", 0)),
+                                          on_chunk_acked=self._chunk_acked, progress=self.ctx.progress)
+                except UploadUrlRejected as err:
+                    self.ctx.log.info("TikTok upload must start again: %s", err.code)
+                else:
+                    break
+            if await self._upload_completed_anyway():
+                break
+            await self._init(self._file_request(), route="file")
+        for key in ("upload_url", "upload_expires_at", "next_chunk"):
+            self.cp.pop(key, None)  # the upload token is of no further use; keep it out of storage
+        await self.save(JobStatus.PROCESSING, phase="processing", processing_since=self.now().isoformat())
+
+    async def _chunk_acked(self, index: int) -> None:
+        await self.save(JobStatus.UPLOADING, next_chunk=index + 1)
+
+    def _url_expired(self) -> bool:
+        expires = self.cp.get("upload_expires_at")
+        if not isinstance(expires, str):
+            return True
+        return self.now() >= datetime.fromisoformat(expires) - UPLOAD_URL_MARGIN
+
+    async def _upload_completed_anyway(self) -> bool:
+        """Before initialising again, ask TikTok whether the last chunk arrived after all (its
+        201 lost with the crash): then the post is processing and a new init would post twice."""
+        try:
+            status = await self.client.fetch_status(self.cp["publish_id"])
+        except PlatformError as err:
+            if err.code in ("invalid_publish_id", "token_not_authorized_for_specified_publish_id"):
+                return False
+            raise
+        if status.failed:
+            raise await self._failed(status)  # retryable reasons clear the publish for a fresh start
+        size = int(self.cp["video_size"])
+        return status.terminal or (status.uploaded_bytes is not None and status.uploaded_bytes >= size)
+
+    # -- status ----------------------------------------------------------------------------------
+
+    async def _poll(self) -> Outcome:
+        policy = self.platform.poll
+        clock = self.ctx.clock
+        started = clock.monotonic()
+        delay = policy.first
+        if not self.cp.get("processing_since"):
+            await self.save(JobStatus.PROCESSING, phase="processing", processing_since=self.now().isoformat())
+        while True:
+            status = await self.client.fetch_status(self.cp["publish_id"])
+            if status.published or status.in_inbox:
+                return await self._finished(status)
+            if status.failed:
+                raise await self._failed(status)
+            since = datetime.fromisoformat(self.cp["processing_since"])
+            if (self.now() - since).total_seconds() > policy.give_up:
+                raise still_processing_error(self.cp["publish_id"], (self.now() - since).total_seconds())
+            if clock.monotonic() - started + delay > policy.per_run:
+                raise TransientError(
+                    f"TikTok is still processing the post (status {status.status or 'unknown'}); "
+                    "crosspost checks again shortly.", code="still_processing", platform=PLATFORM,
+                    retry_after=policy.longest)
+            await clock.sleep(delay)
+            delay = min(policy.longest, delay * policy.factor)
+
+    async def _finished(self, status: PublishStatus) -> Outcome:
+        username = self.cp.get("username") or await self._profile_username()
+        link = None
+        if status.post_ids and username:
+            link = post_url(str(username), status.post_ids[0], photo=self.cp.get("route") == "photo")
+        await fetch_media.remove_work_dir(self.ctx)
+        done = JobStatus.PUBLISHED if status.published else JobStatus.INBOX
+        return Outcome(status=done, publish_id=self.cp["publish_id"], post_url=link, warnings=tuple(self.warnings))
+
+    async def _profile_username(self) -> str | None:
+        if self.ctx.account is None:
+            return None
+        name = (await self.ctx.account.get()).profile.get("username")
+        return name if isinstance(name, str) and name else None
+
+    async def _failed(self, status: PublishStatus) -> PlatformError:
+        """The error for a FAILED status. A retryable one forgets the publish_id, so the next run
+        starts the post again (TikTok published nothing); otherwise the job's files go."""
+        error = fail_reason_error(status.fail_reason, publish_id=self.cp.get("publish_id"))
+        if isinstance(error, DailyCapReached):
+            with_not_before(error, self.now() + CAP_RECHECK)
+        if error.retryable or isinstance(error, DailyCapReached):
+            kept: Mapping[str, Any] = {k: self.cp[k] for k in _KEEP_AFTER_FAILURE if k in self.cp}
+            self.cp = dict(kept)
+            await self.save(phase="failed", last_fail_reason=status.fail_reason)
+        else:
+            await fetch_media.remove_work_dir(self.ctx)
+        return error

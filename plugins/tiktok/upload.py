@@ -1,0 +1,231 @@
+"""FILE_UPLOAD: PUT a video's chunks to TikTok's ``upload_url``, streamed from disk, resumable.
+
+What a caller may rely on:
+
+- Chunks go in order, each with ``Content-Range: bytes {first}-{last}/{total}``, an explicit
+  ``Content-Length`` (never chunked transfer encoding) and ``Content-Type`` from the sniffed
+  format. The body is an async generator of 4 MiB reads (RELIABILITY.md: curl speed, memory near
+  one read whatever the chunk or file size).
+- ``on_chunk_acked(index)`` is awaited after TikTok acknowledged every chunk up to ``index`` and
+  before the next one is sent: the platform saves its checkpoint there. Upload can start at any
+  chunk (``start_chunk``) to resume after a crash.
+- A failed chunk (5xx, reset, timeout) is retried with the client's full-jitter backoff. On 416,
+  or when a retry follows an answer that never came, the server's position is read from the
+  response ``Content-Range`` (``bytes 0-{last}/{total}``; ``bytes */{total}`` = nothing yet)
+  and the upload continues from there; a position that is not a chunk boundary, or that cannot
+  be read, raises :class:`~crosspost.plugins.tiktok.errors.UploadUrlRejected` (start again).
+- 403 (the one-hour URL expired) and 404 raise ``UploadUrlRejected``: the platform inits again,
+  which is safe for FILE_UPLOAD only. 201 means TikTok has every byte.
+- The upload URL carries an upload token: it never appears in logs or errors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from pathlib import Path
+from typing import BinaryIO
+
+import aiohttp
+import attrs
+from yarl import URL
+
+from crosspost.core.clock import Clock
+from crosspost.core.errors import PermanentError, PlatformError, TransientError
+from crosspost.plugins.tiktok.chunks import ChunkPlan
+from crosspost.plugins.tiktok.client import Attempts, RetryPolicy, translate_client_error
+from crosspost.plugins.tiktok.errors import UploadUrlRejected, chunk_response_error
+
+log = logging.getLogger("crosspost.plugins.tiktok.upload")
+
+PLATFORM = "tiktok"
+READ_SIZE = 4 * 1024 * 1024
+"""Bytes per read from disk (and per write to the socket)."""
+UPLOAD_TIMEOUT = aiohttp.ClientTimeout(total=None, sock_connect=30, sock_read=300)
+"""No total limit (a 128 MB chunk on a slow line takes minutes); a stalled socket is an error."""
+VIDEO_CONTENT_TYPES: Mapping[str, str] = {"mp4": "video/mp4", "mov": "video/quicktime", "webm": "video/webm"}
+"""The PUT Content-Type TikTok accepts, by sniffed format."""
+_SERVER_RANGE = re.compile(r"bytes\s+(?:(\d+)-(\d+)|\*)/(\d+)")
+_MAX_STALLS = 5
+"""How many times in a row the server may report no progress before the upload starts over."""
+
+ChunkAcked = Callable[[int], Awaitable[None]]
+Progress = Callable[[int, int], None]
+
+
+def server_position(headers: Mapping[str, str], total: int) -> int | None:
+    """Bytes the server holds, from its ``Content-Range`` answer; None when absent or unreadable."""
+    match = _SERVER_RANGE.fullmatch(headers.get("Content-Range", "").strip())
+    if match is None or int(match.group(3)) != total:
+        return None
+    if match.group(2) is None:
+        return 0
+    return int(match.group(2)) + 1
+
+
+@attrs.frozen(kw_only=True)
+class UploadTarget:
+    """What to upload where: the file, its chunk plan, its Content-Type and the URL."""
+
+    path: Path
+    plan: ChunkPlan
+    content_type: str
+    upload_url: str = attrs.field(repr=False)
+
+
+class ChunkUploader:
+    """Sends one video's chunks to one upload URL (see the module docstring for guarantees)."""
+
+    def __init__(
+        self,
+        http: aiohttp.ClientSession,
+        *,
+        clock: Clock,
+        policy: RetryPolicy | None = None,
+        rng: random.Random | None = None,
+        timeout: aiohttp.ClientTimeout = UPLOAD_TIMEOUT,
+        read_size: int = READ_SIZE,
+    ) -> None:
+        self.http = http
+        self.clock = clock
+        self.policy = policy or RetryPolicy()
+        self.rng = rng or random.Random()
+        self.timeout = timeout
+        self.read_size = read_size
+
+    async def upload(
+        self,
+        target: UploadTarget,
+        *,
+        start_chunk: int = 0,
+        on_chunk_acked: ChunkAcked,
+        progress: Progress | None = None,
+    ) -> None:
+        """Send chunks ``start_chunk``… until TikTok holds the whole video (its 201)."""
+        plan = target.plan
+        size = await asyncio.to_thread(_file_size, target.path)
+        if size != plan.video_size:
+            raise PermanentError(f"the video file changed size during the upload ({plan.video_size} -> {size} "
+                                 "bytes); post it again.", code="file_changed", platform=PLATFORM)
+        index = start_chunk
+        stalls = 0
+        while index < plan.total_chunk_count:
+            position = await self._send_chunk(target, index, progress)
+            if position is None:  # TikTok acknowledged this chunk
+                await on_chunk_acked(index)
+                index += 1
+                stalls = 0
+                continue
+            resume = _chunk_at(plan, position)
+            if resume == index:
+                stalls += 1
+                if stalls > _MAX_STALLS:
+                    raise _restart("TikTok kept refusing the chunk it says it expects")
+                await Attempts(self.policy, self.clock, self.rng).pause(
+                    TransientError("upload not progressing", platform=PLATFORM))
+                continue
+            log.info("TikTok holds %d of %d bytes; continuing at chunk %d", position, plan.video_size, resume)
+            if resume > index:
+                await on_chunk_acked(resume - 1)
+            index = resume
+            stalls = 0
+        if progress is not None:
+            progress(plan.video_size, plan.video_size)
+
+    async def _send_chunk(self, target: UploadTarget, index: int, progress: Progress | None) -> int | None:
+        """PUT chunk ``index`` with retries. None when acknowledged, else the server's position
+        (bytes it holds) when it says it is somewhere else."""
+        attempts = Attempts(self.policy, self.clock, self.rng)
+        while True:
+            try:
+                status, headers = await self._put(target, index, progress)
+            except TransientError as err:
+                # The chunk may or may not have arrived: resend it; a 416 will say if it did.
+                log.info("chunk %d of %d failed (%s); retrying", index + 1, target.plan.total_chunk_count, err.code)
+                await attempts.pause(err)
+                continue
+            if status in (201, 206):
+                if status == 201 and index < target.plan.total_chunk_count - 1:
+                    return _require_position(headers, target.plan)
+                return None
+            error = chunk_response_error(status)
+            if status == 416:
+                return _require_position(headers, target.plan)
+            if isinstance(error, TransientError):
+                await attempts.pause(error)
+                continue
+            raise error if error is not None else PlatformError(f"unexpected HTTP {status}", platform=PLATFORM)
+
+    async def _put(self, target: UploadTarget, index: int, progress: Progress | None) -> tuple[int, Mapping[str, str]]:
+        chunk = target.plan.chunk(index)
+        headers = {
+            "Content-Type": target.content_type,
+            "Content-Length": str(chunk.length),
+            "Content-Range": target.plan.content_range(index),
+        }
+        body = _read_range(target.path, chunk.first_byte, chunk.length, self.read_size,
+                           _reporter(progress, chunk.first_byte, target.plan.video_size))
+        try:
+            async with self.http.put(URL(target.upload_url, encoded=True), data=body, headers=headers,
+                                     timeout=self.timeout) as resp:
+                await resp.read()
+                return resp.status, resp.headers
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            # aiohttp cancels its body writer on failure, which closes the file in _read_range.
+            raise translate_client_error(exc, what=f"chunk {index + 1}") from None
+
+
+def _reporter(progress: Progress | None, first: int, total: int) -> Callable[[int], None]:
+    def report(sent: int) -> None:
+        if progress is not None:
+            progress(first + sent, total)
+
+    return report
+
+
+async def _read_range(
+    path: Path, first: int, length: int, read_size: int, sent: Callable[[int], None]
+) -> AsyncIterator[bytes]:
+    """``length`` bytes of ``path`` from ``first``, read ``read_size`` at a time off the event loop."""
+    handle: BinaryIO = await asyncio.to_thread(path.open, "rb")
+    try:
+        await asyncio.to_thread(handle.seek, first)
+        done = 0
+        while done < length:
+            block = await asyncio.to_thread(handle.read, min(read_size, length - done))
+            if not block:
+                raise PermanentError("the video file became shorter during the upload; post it again.",
+                                     code="file_changed", platform=PLATFORM)
+            done += len(block)
+            yield block
+            sent(done)
+    finally:
+        handle.close()
+
+
+def _file_size(path: Path) -> int:
+    return path.stat().st_size
+
+
+def _chunk_at(plan: ChunkPlan, position: int) -> int:
+    """The index of the chunk starting at byte ``position`` (``total_chunk_count`` at the end)."""
+    try:
+        chunk = plan.chunk_starting_at(position)
+    except ValueError:
+        raise _restart(f"TikTok holds {position} bytes, which is not a chunk boundary") from None
+    return plan.total_chunk_count if chunk is None else chunk.index
+
+
+def _require_position(headers: Mapping[str, str], plan: ChunkPlan) -> int:
+    position = server_position(headers, plan.video_size)
+    if position is None:
+        raise _restart("TikTok did not say how much of the upload it holds")
+    return position
+
+
+def _restart(reason: str) -> UploadUrlRejected:
+    return UploadUrlRejected(f"{reason}; the upload must start again.", code="upload_position_unknown",
+                             platform=PLATFORM)
