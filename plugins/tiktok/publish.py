@@ -17,7 +17,6 @@ Checkpoint keys (JSON values only; the engine stores them):
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
