@@ -1,0 +1,46 @@
+"""``crosspost demo`` as a newcomer runs it: no configuration, no terminal, exit 0."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+
+import pytest
+
+from tests.cli.cli_support import CROSSPOST
+
+
+def clean_env(tmp: str) -> dict[str, str]:
+    """The user's environment without any crosspost setting, and a home that holds nothing."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CROSSPOST_")}
+    return {**env, "HOME": tmp, "XDG_DATA_HOME": tmp, "PYTHONUNBUFFERED": "1"}
+
+
+@pytest.mark.slow
+def test_demo_publishes_every_kind_of_post_and_exits_0(tmp_path: os.PathLike[str]) -> None:
+    done = subprocess.run([*CROSSPOST, "demo"], env=clean_env(str(tmp_path)), capture_output=True, text=True,
+                          timeout=120, stdin=subprocess.DEVNULL)
+    assert done.returncode == 0, done.stdout + done.stderr
+    out = done.stdout
+    assert "Creator info" in out
+    assert "(chunk 7/7 sent)" in out
+    assert "SHA-256 matches the file" in out
+    assert "https://www.tiktok.com/@crosspost.demo/video/" in out
+    assert "https://www.tiktok.com/@crosspost.demo/photo/" in out
+    assert ": inbox" in out
+    assert "a worker publishes it when due" in out
+    assert "What next" in out
+    assert "Traceback" not in done.stderr
+    assert os.listdir(tmp_path) == []  # nothing left behind in the user's home
+
+
+@pytest.mark.slow
+def test_demo_json_is_one_object_listing_every_post(tmp_path: os.PathLike[str]) -> None:
+    done = subprocess.run([*CROSSPOST, "demo", "--json"], env=clean_env(str(tmp_path)), capture_output=True,
+                          text=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["ok"] is True
+    assert [p["targets"][0]["status"] for p in summary["posts"]] == ["published", "published", "inbox",
+                                                                      "published"]
