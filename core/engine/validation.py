@@ -1,0 +1,149 @@
+"""Checking a post for each of its targets before anything is stored or uploaded.
+
+Per target, in order: the post as the platform sees it (:func:`~crosspost.core.platform.for_platform`),
+then ``rewrite_post`` hooks, ``check_post`` hooks, the platform's generic limits and, when those
+pass, the platform's own ``validate`` (which may ask the platform's API, e.g. TikTok's creator
+info). Every problem of every target is collected into one :class:`InvalidPost`; with several
+targets each field is prefixed by its target (``tiktok:main: target_options.tiktok.privacy_level``).
+Jobs run the same checks again when they start (a scheduled post's creator settings may have
+changed), unless the platform already holds part of the post (a non-empty checkpoint).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import attrs
+
+from crosspost.core.engine.context import BaseContext
+from crosspost.core.engine.runtime import Runtime
+from crosspost.core.errors import (
+    AuthError,
+    ConfigError,
+    DailyCapReached,
+    InvalidPost,
+    PluginError,
+    Problem,
+)
+from crosspost.core.models import Post, Target
+from crosspost.core.platform import Platform, Validation, for_platform
+
+ContextFactory = Callable[[Platform, Target], BaseContext]
+
+
+@attrs.frozen(kw_only=True)
+class PreparedTarget:
+    """One target of a post that passed its checks."""
+
+    requested: Target
+    """The target as the post names it."""
+    target: Target
+    """With the account resolved (``tiktok:main`` for a post that said ``tiktok``)."""
+    post: Post
+    """What the platform will publish: narrowed to the platform and rewritten by hooks."""
+    validation: Validation
+    deferred: DailyCapReached | None = attrs.field(default=None, eq=False)
+    """Set when the account is at its posting cap now: the job is stored deferred, not refused."""
+
+
+class Preparer:
+    """Runs the checks for :class:`~crosspost.core.hub.Hub` and for jobs at run time."""
+
+    def __init__(self, rt: Runtime, contexts: ContextFactory) -> None:
+        self._rt = rt
+        self._contexts = contexts
+
+    async def prepare(self, post: Post) -> list[PreparedTarget]:
+        """Every target checked; raises :class:`InvalidPost` with all problems of all targets.
+
+        Platform errors other than auth and cap problems (a platform briefly down) propagate:
+        the post could not be checked, so it is not stored.
+        """
+        if not post.targets:
+            raise InvalidPost([Problem(field="targets", message="required: a non-empty list such as ['tiktok:main']")])
+        many = len(post.targets) > 1
+        problems: list[Problem] = []
+        prepared: list[PreparedTarget] = []
+        seen: dict[Target, int] = {}
+        for index, requested in enumerate(post.targets):
+            result, found = await self._prepare_one(post, requested, index)
+            problems.extend(_prefixed(p, requested, many) for p in found)
+            if result is None:
+                continue
+            if result.target in seen:
+                problems.append(Problem(field=f"targets[{index}]",
+                                        message=f"same account as targets[{seen[result.target]}] "
+                                                f"({result.target}); list each account once"))
+                continue
+            seen[result.target] = index
+            prepared.append(result)
+        if problems:
+            raise InvalidPost(problems)
+        return prepared
+
+    async def _prepare_one(self, post: Post, requested: Target,
+                           index: int) -> tuple[PreparedTarget | None, list[Problem]]:
+        at = f"targets[{index}]"
+        try:
+            platform = self._rt.hooks.platform(requested.platform)
+            target = await self.resolve(platform, requested)
+        except (PluginError, ConfigError) as exc:
+            return None, [Problem(field=at, message=str(exc))]
+        ctx = self._contexts(platform, target)
+        try:
+            return await self.check(post, requested, target, platform, ctx), []
+        except InvalidPost as exc:
+            return None, list(exc.problems)
+        except AuthError as exc:
+            return None, [Problem(field=at, message=str(exc))]
+        except DailyCapReached as exc:
+            narrowed = await self.narrow(post, target, platform)
+            return PreparedTarget(requested=requested, target=target, post=narrowed,
+                                  validation=Validation(), deferred=exc), []
+
+    async def resolve(self, platform: Platform, requested: Target) -> Target:
+        """``requested`` with its account named; ConfigError when none fits or it needs a login."""
+        if not platform.needs_account:
+            return requested
+        account = await self._rt.accounts.resolve(requested)
+        if account.needs_login:
+            raise ConfigError(f"account {account.key} needs a new login; add it again with "
+                              f"`crosspost accounts add {account.platform} {account.name}`")
+        return Target(platform=account.platform, account=account.name)
+
+    async def narrow(self, post: Post, target: Target, platform: Platform) -> Post:
+        """The post as ``platform`` publishes it: its own overrides applied, then rewritten."""
+        try:
+            narrowed = for_platform(post, platform.name)
+        except Exception as exc:
+            raise InvalidPost([Problem(field=f"target_options.{platform.name}.media", message=str(exc))]) from None
+        rewritten, problems = await self._rt.hooks.rewrite_post(narrowed, target)
+        if problems:
+            raise InvalidPost(problems)
+        return rewritten
+
+    async def check(self, post: Post, requested: Target, target: Target, platform: Platform,
+                    ctx: BaseContext) -> PreparedTarget:
+        """All checks for one resolved target. Raises :class:`InvalidPost` (fields not
+        prefixed) or the platform's own errors."""
+        narrowed = await self.narrow(post, target, platform)
+        problems = await self._rt.hooks.check_post(narrowed, target)
+        generic = platform.generic_problems(narrowed)
+        problems.extend(generic)
+        validation = Validation()
+        if not generic:
+            # The platform's own checks may rely on the declared limits holding.
+            validation = await platform.validate(narrowed, ctx)
+            problems.extend(validation.problems)
+        if problems:
+            raise InvalidPost(problems)
+        warnings = [*validation.warnings, *ctx.warnings]
+        return PreparedTarget(requested=requested, target=target, post=narrowed,
+                              validation=Validation(warnings=tuple(dict.fromkeys(warnings))))
+
+
+def _prefixed(problem: Problem, target: Target, many: bool) -> Problem:
+    if not many or problem.field.startswith("targets["):
+        return problem
+    field = f"{target}: {problem.field}" if problem.field else str(target)
+    return Problem(field=field, message=problem.message)

@@ -1,0 +1,374 @@
+"""The library API: everything the CLI and bots do goes through :class:`Hub`.
+
+::
+
+    async with Hub.open(settings) as hub:
+        record = await hub.publish(post, progress=print)
+        await hub.run_worker(until_idle=True)
+
+A post is validated for every target before anything is stored (:class:`InvalidPost` lists every
+problem), stored with one job per target, and run by workers: :meth:`Hub.publish` runs its own
+post's jobs in this process, :meth:`Hub.run_worker` runs every due job (in the caller's event
+loop, so a bot can embed it). Any number of processes may share one database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import random
+import socket
+import uuid
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import attrs
+
+from crosspost.core.account_store import AccountStore, SecretCipher
+from crosspost.core.clock import Clock, SystemClock
+from crosspost.core.convert import error_info
+from crosspost.core.engine.context import ValidationContext
+from crosspost.core.engine.jobs import PostNotFound, PostRecord, PostStateError, record_from_row
+from crosspost.core.engine.progress import Broadcaster, Listener, ProgressEvent
+from crosspost.core.engine.ratelimit import StorageRateGate
+from crosspost.core.engine.retry import RetryPolicy
+from crosspost.core.engine.runner import JobRunner
+from crosspost.core.engine.runtime import ChangeSignal, Runtime, Timing
+from crosspost.core.engine.validation import PreparedTarget, Preparer
+from crosspost.core.engine.worker import Worker
+from crosspost.core.errors import InvalidPost, Problem
+from crosspost.core.models import JobStatus, Post, Target
+from crosspost.core.platform import PlannedRequest, Platform, Validation
+from crosspost.core.plugins import Hooks, make_plugin_manager
+from crosspost.core.schedule import ScheduledTime, parse_when, zone
+from crosspost.core.settings import Settings
+from crosspost.storage import open_storage
+from crosspost.storage.base import EventRow, JobRow, NewEvent, NewJob, NewPost, PostRow, Storage
+
+if TYPE_CHECKING:
+    import aiohttp
+
+__all__ = ["Hub", "PostNotFound", "PostRecord", "PostStateError", "ProgressEvent", "Timing"]
+
+log = logging.getLogger("crosspost.hub")
+
+
+class Hub:
+    """One process's handle on crosspost: settings, plugins, storage, accounts and workers."""
+
+    def __init__(self, rt: Runtime) -> None:
+        self._rt = rt
+        self._preparer = Preparer(rt, self._validation_context)
+        self._runner = JobRunner(rt, self._preparer)
+
+    @classmethod
+    @contextlib.asynccontextmanager
+    async def open(cls, settings: Settings | None = None, *, storage: Storage | None = None,
+                   hooks: Hooks | None = None, http: aiohttp.ClientSession | None = None,
+                   clock: Clock | None = None, secret_box: SecretCipher | None = None,
+                   retry: RetryPolicy | None = None,
+                   timing: Timing | None = None, rng: random.Random | None = None) -> AsyncIterator[Hub]:
+        """A hub on ``settings`` (default: from the environment). Whatever is not given is built
+        here and closed on exit: the storage from ``settings.db``, an ``aiohttp.ClientSession``,
+        plugins minus ``settings.disabled_plugins``, the system clock, the SecretBox from
+        ``CROSSPOST_SECRET_KEY`` or the key file beside the database."""
+        settings = settings or Settings.from_env()
+        async with contextlib.AsyncExitStack() as stack:
+            if storage is None:
+                storage = await open_storage(settings.db)
+                stack.push_async_callback(storage.close)
+            if http is None:
+                http = _http_session()
+                stack.push_async_callback(http.close)
+            clock = clock or SystemClock()
+            progress = Broadcaster()
+            stack.push_async_callback(progress.drain)
+            rt = Runtime(
+                settings=settings, storage=storage,
+                hooks=hooks or Hooks(make_plugin_manager(disabled=settings.disabled_plugins)),
+                http=http,
+                clock=clock,
+                accounts=AccountStore(storage, box=secret_box, settings=settings, clock=clock),
+                rate=StorageRateGate(storage, clock), progress=progress, changes=ChangeSignal(),
+                retry=retry or RetryPolicy(), timing=timing or Timing(), rng=rng or random.Random(),
+                owner=f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}",
+            )
+            yield cls(rt)
+
+    # -- what callers reach for --------------------------------------------------------------
+
+    @property
+    def settings(self) -> Settings:
+        return self._rt.settings
+
+    @property
+    def hooks(self) -> Hooks:
+        return self._rt.hooks
+
+    @property
+    def storage(self) -> Storage:
+        return self._rt.storage
+
+    @property
+    def accounts(self) -> AccountStore:
+        return self._rt.accounts
+
+    @property
+    def clock(self) -> Clock:
+        return self._rt.clock
+
+    @property
+    def rate(self) -> StorageRateGate:
+        return self._rt.rate
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """Get every :class:`ProgressEvent` of this process (sync or async listener); returns
+        the function that unsubscribes. A listener that raises does not disturb the others."""
+        return self._rt.progress.subscribe(listener)
+
+    # -- checking ----------------------------------------------------------------------------
+
+    def _validation_context(self, platform: Platform, target: Target) -> ValidationContext:
+        account = None
+        if platform.needs_account and target.account:
+            account = self._rt.accounts.access(target.platform, target.account)
+        return ValidationContext(self._rt, target=target, account=account)
+
+    async def validate(self, post: Post) -> dict[Target, Validation]:
+        """Every target's checks (hooks, generic limits, the platform's own); raises
+        :class:`InvalidPost` with all problems. Keys are the targets as the post names them."""
+        return {p.requested: p.validation for p in await self._preparer.prepare(post)}
+
+    async def plan(self, post: Post) -> dict[Target, list[PlannedRequest]]:
+        """Validate, then list the requests each platform would send. Publishes nothing."""
+        plans: dict[Target, list[PlannedRequest]] = {}
+        for prepared in await self._preparer.prepare(post):
+            platform = self._rt.hooks.platform(prepared.target.platform)
+            ctx = self._validation_context(platform, prepared.target)
+            plans[prepared.requested] = list(await platform.plan(prepared.post, ctx))
+        return plans
+
+    # -- storing -----------------------------------------------------------------------------
+
+    async def submit(self, post: Post) -> PostRecord:
+        """Validate and store ``post``, scheduled or queued. A post whose ``idempotency_key``
+        was seen before is not stored again: the first one is returned."""
+        if post.idempotency_key is not None:
+            existing = await self._rt.storage.find_post_by_key(post.idempotency_key)
+            if existing is not None:
+                return record_from_row(existing)
+        when = _when(post.scheduled_at, post.timezone)
+        prepared = await self._preparer.prepare(post)
+        now = self._rt.clock.now()
+        run_at = when.at or now
+        post_id = uuid.uuid4().hex[:16]
+        new = NewPost(id=post_id, post=post, created_at=now,
+                      jobs=tuple(self._new_job(p, run_at=run_at, now=now, note=when.note) for p in prepared))
+        event = NewEvent(kind="submitted", post_id=post_id,
+                         data={"targets": [str(j.target) for j in new.jobs], "run_at": run_at.isoformat(),
+                               "note": when.note})
+        row, created = await self._rt.storage.insert_post(new, event=event)
+        if created:
+            await self._announce(row, run_at=run_at, now=now)
+        return record_from_row(row)
+
+    def _new_job(self, prepared: PreparedTarget, *, run_at: datetime, now: datetime, note: str | None) -> NewJob:
+        warnings = (*prepared.validation.warnings, *((note,) if note else ()))
+        status = JobStatus.SCHEDULED if run_at > now else JobStatus.QUEUED
+        error = None
+        if prepared.deferred is not None:
+            status = JobStatus.DEFERRED
+            run_at = max(run_at, self._rt.retry.defer_until(prepared.deferred, now=now))
+            error = error_info(prepared.deferred)
+        return NewJob(id=uuid.uuid4().hex[:16], target=prepared.target, status=status, run_at=run_at,
+                      warnings=warnings, error=error)
+
+    async def _announce(self, row: PostRow, *, run_at: datetime, now: datetime) -> None:
+        await self._rt.hooks.post_scheduled(row.id, row.post, run_at.isoformat() if run_at > now else None)
+        for job in row.jobs:
+            self._emit(job)
+        self._rt.changes.notify()
+
+    def _emit(self, job: JobRow, message: str = "") -> None:
+        self._rt.progress.emit(ProgressEvent(job_id=job.id, post_id=job.post_id, target=job.target,
+                                             phase=job.status, message=message))
+
+    async def publish(self, post: Post, *, progress: Listener | None = None) -> PostRecord:
+        """Submit ``post`` and run its jobs in this process until each is final, or waits for a
+        schedule, a posting cap or a login beyond ``Timing.idle_horizon``. Retries are waited
+        for, however long their backoff (the caller asked to publish now)."""
+        unsubscribe = self.subscribe(progress) if progress is not None else None
+        try:
+            record = await self.submit(post)
+            while True:
+                await self._work(until_idle=True, concurrency=None, stop=None, post_id=record.id)
+                row = await self._row(record.id)
+                retries = [j.run_at for j in row.jobs if j.status is JobStatus.QUEUED]
+                if not retries:
+                    return record_from_row(row)
+                await self._rt.clock.sleep(max(0.0, (min(retries) - self._rt.clock.now()).total_seconds()))
+        finally:
+            if unsubscribe is not None:
+                unsubscribe()
+
+    # -- reading -----------------------------------------------------------------------------
+
+    async def _row(self, post_id: str) -> PostRow:
+        row = await self._rt.storage.get_post(post_id)
+        if row is None:
+            raise PostNotFound(f"no post {post_id!r}; `crosspost list` shows the stored posts")
+        return row
+
+    async def get(self, post_id: str) -> PostRecord:
+        """The post and each target's state; :class:`PostNotFound` for an unknown id."""
+        return record_from_row(await self._row(post_id))
+
+    async def list_posts(self, *, status: JobStatus | None = None, limit: int = 100) -> list[PostRecord]:
+        """Newest first; with ``status``, posts having at least one target in that state."""
+        return [record_from_row(r) for r in await self._rt.storage.list_posts(status=status, limit=limit)]
+
+    async def events(self, post_id: str) -> list[EventRow]:
+        """The post's event log, oldest first."""
+        return await self._rt.storage.list_events(post_id=post_id)
+
+    async def wait(self, post_id: str, *, timeout: float | None = None) -> PostRecord:  # noqa: ASYNC109
+        """Return once every target of the post is final. Raises :class:`TimeoutError` after
+        ``timeout`` seconds (on the hub's clock). Does not run jobs: a worker must."""
+        clock = self._rt.clock
+        deadline = None if timeout is None else clock.monotonic() + timeout
+        while True:
+            changed = self._rt.changes.current()
+            record = await self.get(post_id)
+            if record.done:
+                return record
+            delay = self._rt.timing.poll
+            if deadline is not None:
+                left = deadline - clock.monotonic()
+                if left <= 0:
+                    raise TimeoutError(f"post {post_id} is still {record.status.value} after {timeout}s")
+                delay = min(delay, left)
+            waiters = [asyncio.ensure_future(changed.wait()), asyncio.ensure_future(clock.sleep(delay))]
+            try:
+                await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for waiter in waiters:
+                    waiter.cancel()
+
+    # -- changing ----------------------------------------------------------------------------
+
+    async def reschedule(self, post_id: str, when: str, timezone: str | None = None) -> PostRecord:
+        """Move every waiting target to ``when`` (read like ``scheduled_at``, in ``timezone`` or
+        the post's own zone). :class:`PostStateError` when no target is waiting any more."""
+        row = await self._row(post_id)
+        tz = timezone if timezone is not None else row.post.timezone
+        at = _when(when, tz)
+        post = attrs.evolve(row.post, scheduled_at=when, timezone=tz)
+        now = self._rt.clock.now()
+        run_at = at.at or now
+        event = NewEvent(kind="rescheduled", post_id=post_id, data={"run_at": run_at.isoformat(), "note": at.note})
+        updated = await self._rt.storage.reschedule_post(post_id, post, run_at, now=now, event=event)
+        if updated is None:
+            raise PostStateError(f"post {post_id} has no target waiting to run (it is "
+                                 f"{record_from_row(row).status.value}); nothing to reschedule")
+        await self._announce(updated, run_at=run_at, now=now)
+        return record_from_row(updated)
+
+    async def edit(self, post_id: str, post: Post) -> PostRecord:
+        """Replace a post whose targets are all still scheduled (validated like a new one; the
+        original ``idempotency_key`` stays). :class:`PostStateError` once any target started."""
+        row = await self._row(post_id)
+        if any(j.status is not JobStatus.SCHEDULED for j in row.jobs):
+            raise PostStateError(f"post {post_id} is {record_from_row(row).status.value}: only a post whose "
+                                 "targets are all still scheduled can be edited; cancel it and submit a new one")
+        post = attrs.evolve(post, idempotency_key=row.post.idempotency_key)
+        when = _when(post.scheduled_at, post.timezone)
+        prepared = await self._preparer.prepare(post)
+        now = self._rt.clock.now()
+        run_at = when.at or now
+        jobs = [self._new_job(p, run_at=run_at, now=now, note=when.note) for p in prepared]
+        event = NewEvent(kind="edited", post_id=post_id, data={"run_at": run_at.isoformat(), "note": when.note})
+        updated = await self._rt.storage.replace_post(post_id, post, jobs, now=now, event=event)
+        if updated is None:
+            raise PostStateError(f"post {post_id} started while it was being edited; cancel it and submit a new one")
+        await self._announce(updated, run_at=run_at, now=now)
+        return record_from_row(updated)
+
+    async def cancel(self, post_id: str) -> PostRecord:
+        """Cancel every unfinished target: waiting ones at once, running ones at their next
+        checkpoint (the platform is asked to cancel, best effort). Final targets stay as they are."""
+        await self._row(post_id)
+        now = self._rt.clock.now()
+        changed = await self._rt.storage.cancel_post(
+            post_id, now=now, event=NewEvent(kind="cancel_requested", post_id=post_id))
+        for job in changed:
+            if job.status is JobStatus.CANCELLED:
+                await self._cancel_at_platform(job)
+                self._emit(job)
+        if changed:
+            await self._rt.hooks.post_cancelled(post_id)
+            self._rt.changes.notify()
+        return await self.get(post_id)
+
+    async def _cancel_at_platform(self, job: JobRow) -> None:
+        """A waiting job may hold platform-side work (an upload between retries): drop it."""
+        if not job.checkpoint:
+            return
+        try:
+            platform = self._rt.hooks.platform(job.target.platform)
+            account = None
+            if platform.needs_account and job.target.account:
+                account = self._rt.accounts.access(job.target.platform, job.target.account)
+            ctx = ValidationContext(self._rt, target=job.target, account=account, job_id=job.id,
+                                    checkpoint=job.checkpoint)
+            await platform.cancel(ctx)
+        except Exception:
+            log.exception("best-effort cancel of job %s at %s failed", job.id, job.target)
+
+    # -- running -----------------------------------------------------------------------------
+
+    async def run_worker(self, *, until_idle: bool = False, concurrency: int | None = None,
+                         stop: asyncio.Event | None = None, progress: Listener | None = None) -> None:
+        """Run due jobs of every post until ``stop`` is set (or, with ``until_idle``, until
+        nothing is running and nothing is due within ``Timing.idle_horizon``). Cancelling it
+        releases running jobs with their checkpoints; signal handling is the caller's."""
+        unsubscribe = self.subscribe(progress) if progress is not None else None
+        try:
+            await self._work(until_idle=until_idle, concurrency=concurrency, stop=stop, post_id=None)
+        finally:
+            if unsubscribe is not None:
+                unsubscribe()
+
+    async def _work(self, *, until_idle: bool, concurrency: int | None, stop: asyncio.Event | None,
+                    post_id: str | None) -> None:
+        worker = Worker(self._rt, self._runner, concurrency=concurrency or self._rt.settings.concurrency,
+                        post_id=post_id)
+        await worker.run(until_idle=until_idle, stop=stop)
+
+
+def _http_session() -> aiohttp.ClientSession:
+    """The hub's one HTTP session when the caller brings none. No total timeout: a large upload
+    legitimately takes long; connect and read stalls are bounded instead."""
+    import aiohttp  # imported here: only a hub that talks to platforms pays for it
+
+    return aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None, sock_connect=30, sock_read=300))
+
+
+def _when(value: str, timezone: str | None) -> ScheduledTime:
+    """``scheduled_at`` as an instant; InvalidPost naming the field when it cannot be read."""
+    problems = []
+    if timezone is not None:
+        try:
+            zone(timezone)
+        except ValueError as exc:
+            problems.append(Problem(field="timezone", message=str(exc)))
+            timezone = None
+    try:
+        when = parse_when(value, timezone)
+    except ValueError as exc:
+        problems.append(Problem(field="scheduled_at", message=str(exc)))
+    if problems:
+        raise InvalidPost(problems)
+    return when

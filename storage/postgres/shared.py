@@ -1,0 +1,124 @@
+"""Accounts, the event log, shared rate windows and named locks on PostgreSQL.
+
+These are the parts of the storage contract several processes share besides the job queue:
+a rate window is only a limit if every process counts in the same place, and a token refresh
+is only single-flight if every process asks the same lock (``locks`` rows with an expiry, so a
+holder that dies frees the lock after its ``until``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from crosspost.storage.base import AccountRow, EventRow, NewEvent
+from crosspost.storage.postgres.rows import ACCOUNT_COLUMNS, account_row, account_values, aware, event_row
+from crosspost.storage.postgres.sql import Params
+
+if TYPE_CHECKING:
+    import asyncpg
+
+    from crosspost.storage.postgres.rows import Conn
+
+_RATE_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended('crosspost:rate:' || current_schema() || ':' || $1, 0))"
+
+
+async def log_event(conn: Conn, event: NewEvent | None, now: datetime) -> None:
+    """Write ``event`` (when given) on ``conn``, inside the caller's transaction."""
+    if event is not None:
+        await conn.execute("INSERT INTO events (at, kind, post_id, job_id, data) VALUES ($1, $2, $3, $4, $5)",
+                           aware(now), event.kind, event.post_id, event.job_id, dict(event.data))
+
+
+class SharedState:
+    """The accounts, events, rate-window and lock half of :class:`PostgresStorage`."""
+
+    _pool: asyncpg.Pool[asyncpg.Record]
+
+    # -- accounts ----------------------------------------------------------------------------
+
+    async def insert_account(self, row: AccountRow) -> bool:
+        marks = ", ".join(f"${i}" for i in range(1, len(ACCOUNT_COLUMNS) + 1))
+        sql = (f"INSERT INTO accounts ({', '.join(ACCOUNT_COLUMNS)}) VALUES ({marks}) "
+               "ON CONFLICT DO NOTHING RETURNING 1")
+        return await self._pool.fetchval(sql, *account_values(row)) is not None
+
+    async def get_account(self, platform: str, name: str) -> AccountRow | None:
+        row = await self._pool.fetchrow("SELECT * FROM accounts WHERE platform = $1 AND name = $2", platform, name)
+        return None if row is None else account_row(row)
+
+    async def list_accounts(self, platform: str | None = None) -> list[AccountRow]:
+        rows = await self._pool.fetch(
+            "SELECT * FROM accounts WHERE ($1::text IS NULL OR platform = $1) ORDER BY platform, name", platform)
+        return [account_row(r) for r in rows]
+
+    async def update_account(self, row: AccountRow, *, expected_version: int) -> bool:
+        p = Params()
+        values = dict(zip(ACCOUNT_COLUMNS, account_values(row), strict=True))
+        sets = ", ".join(f"{c} = {p(v)}" for c, v in values.items() if c not in ("platform", "name", "created_at"))
+        sql = (f"UPDATE accounts SET {sets} WHERE platform = {p(row.platform)} AND name = {p(row.name)} "
+               f"AND version = {p(expected_version)} RETURNING 1")
+        return await self._pool.fetchval(sql, *p.values) is not None
+
+    async def delete_account(self, platform: str, name: str) -> bool:
+        status = await self._pool.execute("DELETE FROM accounts WHERE platform = $1 AND name = $2", platform, name)
+        return status != "DELETE 0"
+
+    async def set_needs_login(self, platform: str, name: str, reason: str, *, now: datetime) -> bool:
+        status = await self._pool.execute(
+            """UPDATE accounts SET needs_login = TRUE, login_reason = $1, version = version + 1, updated_at = $2
+               WHERE platform = $3 AND name = $4""", reason, aware(now), platform, name)
+        return status != "UPDATE 0"
+
+    # -- event log ---------------------------------------------------------------------------
+
+    async def add_event(self, event: NewEvent, *, now: datetime) -> None:
+        async with self._pool.acquire() as conn:
+            await log_event(conn, event, now)
+
+    async def list_events(self, *, post_id: str | None = None, job_id: str | None = None,
+                          limit: int = 1000) -> list[EventRow]:
+        rows = await self._pool.fetch(
+            """SELECT * FROM events WHERE ($1::text IS NULL OR post_id = $1)
+                 AND ($2::text IS NULL OR job_id = $2) ORDER BY id LIMIT $3""", post_id, job_id, limit)
+        return [event_row(r) for r in rows]
+
+    # -- shared rate windows and locks -------------------------------------------------------
+
+    async def try_acquire_rate(self, key: str, *, limit: int, window: float, now: datetime) -> float:
+        span = timedelta(seconds=window)
+        async with self._pool.acquire() as conn, conn.transaction():
+            # Serialise check-and-record per key across every process (READ COMMITTED alone
+            # would let two transactions both count five and both insert a sixth).
+            await conn.execute(_RATE_LOCK, key)
+            # A caller whose "now" is behind the latest recorded call (it read the clock, then
+            # waited for the lock) counts as calling at that instant: recorded times stay in
+            # order, which the window count relies on.
+            latest: datetime | None = await conn.fetchval("SELECT max(at) FROM rate_events WHERE key = $1", key)
+            at = max(aware(now), latest) if latest is not None else aware(now)
+            await conn.execute("DELETE FROM rate_events WHERE key = $1 AND at <= $2", key, at - span)
+            count: int = await conn.fetchval("SELECT count(*) FROM rate_events WHERE key = $1", key)
+            if count < limit:
+                await conn.execute("INSERT INTO rate_events (key, at) VALUES ($1, $2)", key, at)
+                return 0.0
+            # The slot frees when the call that keeps the window full leaves it.
+            oldest: datetime = await conn.fetchval(
+                "SELECT at FROM rate_events WHERE key = $1 ORDER BY at LIMIT 1 OFFSET $2", key, count - limit)
+        return max((oldest + span - now).total_seconds(), 1e-6)
+
+    async def rate_usage(self, key: str, *, window: float, now: datetime) -> int:
+        since = aware(now) - timedelta(seconds=window)
+        count: int = await self._pool.fetchval(
+            "SELECT count(*) FROM rate_events WHERE key = $1 AND at > $2", key, since)
+        return count
+
+    async def try_lock(self, name: str, owner: str, *, until: datetime, now: datetime) -> bool:
+        taken = await self._pool.fetchval(
+            """INSERT INTO locks (name, owner, until) VALUES ($1, $2, $3)
+               ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, until = excluded.until
+               WHERE locks.owner = excluded.owner OR locks.until <= $4
+               RETURNING 1""", name, owner, aware(until), aware(now))
+        return taken is not None
+
+    async def unlock(self, name: str, owner: str) -> None:
+        await self._pool.execute("DELETE FROM locks WHERE name = $1 AND owner = $2", name, owner)
