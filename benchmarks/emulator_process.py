@@ -1,0 +1,110 @@
+"""The TikTok emulator in a process of its own, so a client's CPU time can be told from the server's.
+
+``python benchmarks/emulator_process.py --creators 50`` starts crosspost's bundled emulator on a
+free loopback port with rate limits off, no daily or pending-share caps, and publishes that
+finish as soon as their bytes arrived (``processing_polls=0``: the first status call answers
+PUBLISH_COMPLETE). It prints one JSON line (base URL, client credentials, the creators with
+their tokens), serves until its stdin closes, then prints a second line with its own CPU
+seconds and the requests it answered, by route and status. Loopback only: the tokens it prints
+are emulator tokens.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import collections
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from crosspost.plugins.tiktok.emulator import EmulatorServer, EmulatorState
+
+NO_CAP = 10**9
+
+
+async def serve(creators: int) -> None:
+    state = EmulatorState(rate_limits=False, daily_post_cap=NO_CAP, pending_share_cap=NO_CAP,
+                          processing_polls=0)
+    made = [state.add_creator(username=f"bench{i:03d}", nickname=f"Bench {i}") for i in range(creators)]
+    async with EmulatorServer(state) as server:
+        ready = {
+            "base_url": server.base_url, "client_key": state.client_key, "client_secret": state.client_secret,
+            "creators": [{"open_id": c.open_id, "username": c.username, "access_token": c.access_token,
+                          "refresh_token": c.refresh_token, "scopes": list(c.scopes)} for c in made],
+        }
+        ready_cpu = time.process_time()
+        _say(ready)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        loop.add_reader(sys.stdin.fileno(), lambda: stop.set() if not os.read(sys.stdin.fileno(), 1) else None)
+        await stop.wait()
+        loop.remove_reader(sys.stdin.fileno())
+        routes = collections.Counter(f"{r.route} {r.status}" for r in state.requests)
+        published = collections.Counter(p.status for p in state.published)
+        _say({"cpu_s": time.process_time(), "ready_cpu_s": ready_cpu, "requests": len(state.requests),
+              "routes": dict(routes), "publishes": dict(published)})
+
+
+def _say(line: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(line) + "\n")
+    sys.stdout.flush()
+
+
+class EmulatorProcess:
+    """Runs this script as a child; ``info`` once entered, ``final`` (CPU, requests) after exit."""
+
+    def __init__(self, creators: int) -> None:
+        self.creators = creators
+        self.info: dict[str, Any] = {}
+        self.final: dict[str, Any] = {}
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> EmulatorProcess:
+        self._proc = subprocess.Popen([sys.executable, str(Path(__file__)), "--creators", str(self.creators)],
+                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        assert self._proc.stdout is not None
+        line = self._proc.stdout.readline()
+        if not line:
+            self._proc.kill()
+            self._proc.wait()
+            raise RuntimeError("the emulator process did not start")
+        self.info = json.loads(line)
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        assert proc.stdin is not None
+        assert proc.stdout is not None
+        proc.stdin.close()
+        try:
+            rest = proc.stdout.read()
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            return
+        finally:
+            proc.stdout.close()
+        lines = [line for line in rest.decode().splitlines() if line.strip()]
+        if lines:
+            self.final = json.loads(lines[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="crosspost's TikTok emulator, benchmark settings, own process.")
+    parser.add_argument("--creators", type=int, default=1)
+    args = parser.parse_args()
+    asyncio.run(serve(args.creators))
+
+
+if __name__ == "__main__":
+    main()

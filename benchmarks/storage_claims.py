@@ -1,0 +1,159 @@
+"""Job claims: claim + complete per second with 1, 4 and 8 worker processes, SQLite vs PostgreSQL.
+
+Each run starts from a fresh database holding ``--jobs`` due jobs (one per post). Every worker
+process opens its own storage and loops ``claim_job`` then ``finish_job`` (published, with its
+event-log entry: the two writes a real job makes at least) until nothing is left. Workers wait
+for a common start instant, so the figure is jobs / (last worker's end - start), connection
+setup excluded. ``claimed_twice`` counts jobs finished by more than one worker (always 0 when
+claims are exclusive); ``claims`` is every successful claim.
+
+SQLite runs as shipped (WAL, ``synchronous=FULL``) on a temporary file; PostgreSQL on a fresh
+schema of ``--postgres`` (default ``CROSSPOST_TEST_POSTGRES``; the figure is null with a note
+when neither is given). One claim loop per process, so N workers is N processes each holding
+one connection. ``--quick``: 300 jobs, 1 and 4 workers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from figures import emit
+
+from crosspost.core.models import JobStatus, Post, Target
+from crosspost.storage import open_storage
+from crosspost.storage.base import NewEvent, NewJob, NewPost
+
+NAME = "storage_claims"
+LEASE = timedelta(seconds=60)
+START_DELAY = 2.0
+"""Wall seconds between spawning the workers and their common start."""
+
+
+# -- one worker process -----------------------------------------------------------------------
+
+
+async def work(url: str, start_at: float) -> dict[str, Any]:
+    storage = await open_storage(url, migrate=False)
+    owner = f"bench-{os.getpid()}"
+    done: list[str] = []
+    try:
+        await asyncio.sleep(max(0.0, start_at - time.time()))
+        while True:
+            now = datetime.now(UTC)
+            job = await storage.claim_job(owner, now=now, lease_until=now + LEASE)
+            if job is None:
+                break
+            assert job.lease is not None
+            await storage.finish_job(job.lease, status=JobStatus.PUBLISHED, now=datetime.now(UTC),
+                                     publish_id=f"pub-{job.id}",
+                                     event=NewEvent(kind="published", post_id=job.post_id, job_id=job.id))
+            done.append(job.id)
+        return {"end": time.time(), "done": done}
+    finally:
+        await storage.close()
+
+
+# -- the orchestrator -------------------------------------------------------------------------
+
+
+def figure(backend: str, workers: int) -> str:
+    """One figure name per backend and worker count (``repeat.py`` groups runs by name)."""
+    return f"claim_complete_per_s_{backend}_{workers}w"
+
+
+async def seed(url: str, jobs: int) -> None:
+    storage = await open_storage(url)
+    try:
+        now = datetime.now(UTC)
+        for n in range(jobs):
+            target = Target(platform="bench", account=f"a{n % 20}")
+            post = Post(content=f"post {n}", targets=[target])
+            await storage.insert_post(NewPost(id=f"p{n:06}", post=post, created_at=now, jobs=(
+                NewJob(id=f"j{n:06}", target=target, status=JobStatus.QUEUED, run_at=now),)))
+    finally:
+        await storage.close()
+
+
+def run_workers(url: str, workers: int) -> tuple[float, list[dict[str, Any]]]:
+    start_at = time.time() + START_DELAY
+    procs = [subprocess.Popen([sys.executable, __file__, "--child", url, repr(start_at)],
+                              stdout=subprocess.PIPE, text=True) for _ in range(workers)]
+    results = []
+    for proc in procs:
+        out, _ = proc.communicate()
+        if proc.returncode != 0:
+            raise RuntimeError(f"a worker failed with exit code {proc.returncode}")
+        results.append(json.loads(out))
+    return start_at, results
+
+
+def measure(backend: str, url: str, workers: int, jobs: int) -> None:
+    asyncio.run(seed(url, jobs))
+    start_at, results = run_workers(url, workers)
+    finished = [job for r in results for job in r["done"]]
+    seconds = max(r["end"] for r in results) - start_at
+    emit(NAME, figure(backend, workers), len(set(finished)) / seconds, "jobs/s", backend=backend,
+         workers=workers, jobs=jobs, claims=len(finished), claimed_twice=len(finished) - len(set(finished)),
+         seconds=seconds)
+
+
+async def _schema(url: str, sql: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+def postgres_runs(server: str | None, counts: list[int], jobs: int) -> None:
+    if not server:
+        for workers in counts:
+            emit(NAME, figure("postgresql", workers), None, "jobs/s", backend="postgresql", workers=workers, jobs=jobs,
+                 note="no PostgreSQL: pass --postgres URL or set CROSSPOST_TEST_POSTGRES")
+        return
+    for workers in counts:
+        schema = f"bench_{uuid.uuid4().hex[:10]}"
+        asyncio.run(_schema(server, f"CREATE SCHEMA {schema}"))
+        try:
+            sep = "&" if "?" in server else "?"
+            measure("postgresql", f"{server}{sep}search_path={schema}", workers, jobs)
+        finally:
+            asyncio.run(_schema(server, f"DROP SCHEMA {schema} CASCADE"))
+
+
+def sqlite_runs(counts: list[int], jobs: int) -> None:
+    for workers in counts:
+        with tempfile.TemporaryDirectory() as folder:
+            measure("sqlite", f"sqlite:///{Path(folder) / 'bench.db'}", workers, jobs)
+
+
+def main() -> None:
+    if len(sys.argv) == 4 and sys.argv[1] == "--child":
+        print(json.dumps(asyncio.run(work(sys.argv[2], float(sys.argv[3])))))
+        return
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--jobs", type=int, default=3000)
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 4, 8])
+    parser.add_argument("--postgres", default=os.environ.get("CROSSPOST_TEST_POSTGRES"))
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    jobs, counts = (300, [1, 4]) if args.quick else (args.jobs, args.workers)
+    sqlite_runs(counts, jobs)
+    postgres_runs(args.postgres, counts, jobs)
+
+
+if __name__ == "__main__":
+    main()
