@@ -65,9 +65,10 @@ class AccountStore:
         self._owner = uuid.uuid4().hex
         self._locks: dict[str, asyncio.Lock] = {}
 
-    def _cipher(self) -> SecretCipher:
-        # Built on first use: the key file beside the database is only created when a secret
-        # is actually stored or read.
+    def cipher(self) -> SecretCipher:
+        """The box that seals this store's secrets; the engine seals job checkpoints with it too.
+        Built on first use: the key file beside the database is only created when a secret is
+        actually stored or read."""
         if self._box is None:
             from crosspost.core.secrets import SecretBox
 
@@ -83,7 +84,7 @@ class AccountStore:
         return AccountRow(
             platform=account.platform,
             name=account.name,
-            secrets=self._cipher().encrypt(plaintext, associated=account.key.encode()),
+            secrets=self.cipher().encrypt(plaintext, associated=account.key.encode()),
             profile=dict(account.profile),
             scopes=tuple(account.scopes),
             access_expires_at=account.access_expires_at,
@@ -99,7 +100,7 @@ class AccountStore:
         secrets: dict[str, Any] = {}
         if decrypt:
             key = f"{row.platform}:{row.name}".encode()
-            secrets = json.loads(self._cipher().decrypt(row.secrets, associated=key))
+            secrets = json.loads(self.cipher().decrypt(row.secrets, associated=key))
         return Account(
             platform=row.platform, name=row.name, secrets=secrets, profile=dict(row.profile),
             scopes=row.scopes, access_expires_at=row.access_expires_at,

@@ -30,6 +30,7 @@ import attrs
 from crosspost.core.account_store import AccountStore, SecretCipher
 from crosspost.core.clock import Clock, SystemClock
 from crosspost.core.convert import error_info
+from crosspost.core.engine.checkpoints import open_checkpoint
 from crosspost.core.engine.context import ValidationContext
 from crosspost.core.engine.jobs import PostNotFound, PostRecord, PostStateError, record_from_row
 from crosspost.core.engine.progress import Broadcaster, Listener, ProgressEvent
@@ -70,15 +71,20 @@ class Hub:
                    hooks: Hooks | None = None, http: aiohttp.ClientSession | None = None,
                    clock: Clock | None = None, secret_box: SecretCipher | None = None,
                    retry: RetryPolicy | None = None,
-                   timing: Timing | None = None, rng: random.Random | None = None) -> AsyncIterator[Hub]:
+                   timing: Timing | None = None, rng: random.Random | None = None,
+                   upgrade: bool = True) -> AsyncIterator[Hub]:
         """A hub on ``settings`` (default: from the environment). Whatever is not given is built
         here and closed on exit: the storage from ``settings.db``, an ``aiohttp.ClientSession``,
         plugins minus ``settings.disabled_plugins``, the system clock, the SecretBox from
-        ``CROSSPOST_SECRET_KEY`` or the key file beside the database."""
+        ``CROSSPOST_SECRET_KEY`` or the key file beside the database.
+
+        The storage opened here gets its schema created or upgraded, unless ``upgrade`` is False
+        (``crosspost worker``): then a database with an older schema raises
+        :class:`~crosspost.storage.OutdatedSchema` naming ``crosspost migrate``."""
         settings = settings or Settings.from_env()
         async with contextlib.AsyncExitStack() as stack:
             if storage is None:
-                storage = await open_storage(settings.db)
+                storage = await open_storage(settings.db, upgrade=upgrade)
                 stack.push_async_callback(storage.close)
             if http is None:
                 http = _http_session()
@@ -321,8 +327,9 @@ class Hub:
             account = None
             if platform.needs_account and job.target.account:
                 account = self._rt.accounts.access(job.target.platform, job.target.account)
+            checkpoint = open_checkpoint(self._rt.accounts.cipher(), job.id, job.checkpoint)
             ctx = ValidationContext(self._rt, target=job.target, account=account, job_id=job.id,
-                                    checkpoint=job.checkpoint)
+                                    checkpoint=checkpoint)
             await platform.cancel(ctx)
         except Exception:
             log.exception("best-effort cancel of job %s at %s failed", job.id, job.target)

@@ -131,6 +131,11 @@ async def m003_rate_events_and_locks(db: aiosqlite.Connection) -> None:
     )
 
 
+def names() -> list[str]:
+    """Every migration's name, in order (a database with all of them pending is new)."""
+    return [name for name, _ in MIGRATIONS]
+
+
 async def applied(db: aiosqlite.Connection) -> list[str]:
     """Names of the migrations already applied (empty for a new database)."""
     await db.execute(f"CREATE TABLE IF NOT EXISTS {TABLE} (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")

@@ -125,13 +125,14 @@ async def worker(until_idle: bool, concurrency: int | None) -> None:
     """Run due jobs: scheduled posts, retries, and interrupted uploads.
 
     Ctrl-C or SIGTERM stops it cleanly: running jobs stop at a safe point and resume on the
-    next start, from their last acknowledged chunk.
+    next start, from their last acknowledged chunk. A database with an older schema is refused
+    (exit 2): run `crosspost migrate` first. A new, empty database gets the schema.
     """
     from crosspost.core.cli.progress import ProgressView
 
     out = state().output
     with stop_on_signals("Stopping at the next safe point...") as stop:
-        async with open_hub() as hub:
+        async with open_hub(upgrade=False) as hub:
             out.step("Worker running" + (" until idle" if until_idle else "; Ctrl-C stops it") + ".")
             with ProgressView(out) as view:
                 await hub.run_worker(until_idle=until_idle, concurrency=concurrency, stop=stop,

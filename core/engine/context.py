@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from crosspost.core.engine.checkpoints import open_checkpoint, seal
 from crosspost.core.engine.progress import ProgressEvent
 from crosspost.core.engine.runtime import Runtime
 from crosspost.core.errors import Cancelled
@@ -84,11 +85,15 @@ class ValidationContext(BaseContext):
 
 
 class RunContext(BaseContext):
-    """The context of one claimed job, valid while its lease is."""
+    """The context of one claimed job, valid while its lease is.
+
+    The checkpoint is sealed at rest (:mod:`crosspost.core.engine.checkpoints`): ``job.checkpoint``
+    as stored is opened here, and :meth:`save` seals before writing."""
 
     def __init__(self, rt: Runtime, job: JobRow, *, account: AccountAccess | None) -> None:
         assert job.lease is not None, "a RunContext needs a claimed job"
-        super().__init__(rt, job_id=job.id, target=job.target, account=account, checkpoint=job.checkpoint)
+        checkpoint = open_checkpoint(rt.accounts.cipher(), job.id, job.checkpoint) if job.checkpoint else {}
+        super().__init__(rt, job_id=job.id, target=job.target, account=account, checkpoint=checkpoint)
         self.post_id = job.post_id
         self.lease: Lease = job.lease
         self.status = job.status
@@ -102,8 +107,9 @@ class RunContext(BaseContext):
             assert status is not None
             event = NewEvent(kind="status", post_id=self.post_id, job_id=self.job_id,
                              data={"status": status.value})
+        stored = seal(self._rt.accounts.cipher(), self.job_id, checkpoint) if checkpoint else {}
         saved = await self._rt.storage.save_checkpoint(
-            self.lease, checkpoint, status=status, now=now,
+            self.lease, stored, status=status, now=now,
             lease_until=now + timedelta(seconds=self._rt.timing.lease), event=event)
         if not saved:
             raise Cancelled(f"job {self.job_id} ({self.target}) was cancelled or taken over by another worker")

@@ -120,6 +120,11 @@ MIGRATIONS: tuple[Migration, ...] = (
 """Every migration, in the order they apply."""
 
 
+def names() -> list[str]:
+    """Every migration's name, in order (a database with all of them pending is new)."""
+    return [m.name for m in MIGRATIONS]
+
+
 async def applied(conn: Conn) -> list[str]:
     """Names of the migrations already applied; empty (and nothing created) for a new schema."""
     exists = await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", TABLE)

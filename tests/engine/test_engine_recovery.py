@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+import attrs
 import pytest
 
 from crosspost.core.accounts import Account
 from crosspost.core.clock import FakeClock
 from crosspost.core.engine import Timing
+from crosspost.core.engine.checkpoints import open_checkpoint
 from crosspost.core.errors import Cancelled, RateLimited, TransientError
 from crosspost.core.hub import Hub
 from crosspost.core.models import JobStatus, Post, Target
@@ -23,10 +25,11 @@ def post(content: str, **changes: object) -> Post:
 
 
 async def only_job(hub: Hub, post_id: str) -> JobRow:
+    """The post's one job, its checkpoint opened (storage keeps it sealed)."""
     row = await hub.storage.get_post(post_id)
     assert row is not None
     [job] = row.jobs
-    return job
+    return attrs.evolve(job, checkpoint=open_checkpoint(hub.accounts.cipher(), job.id, job.checkpoint))
 
 
 async def test_a_retry_resumes_from_the_last_checkpoint_without_validating_again(
@@ -91,7 +94,7 @@ async def test_a_paused_worker_cannot_overwrite_the_new_owners_work(hub: Hub, pl
     taken = await hub.storage.claim_job("otherhost:2:alive", now=clock.now(),
                                         lease_until=clock.now() + timedelta(seconds=60))
     assert taken is not None
-    assert taken.checkpoint == {"a": 1}
+    assert open_checkpoint(hub.accounts.cipher(), taken.id, taken.checkpoint) == {"a": 1}
     gate.resume.set()
     await worker
     assert [type(e) for e in gate.errors] == [Cancelled], "the stale save raised Cancelled"
