@@ -334,6 +334,29 @@ class Hub:
         except Exception:
             log.exception("best-effort cancel of job %s at %s failed", job.id, job.target)
 
+    # -- platform events (webhooks) ----------------------------------------------------------
+
+    async def apply_platform_event(self, platform: str, publish_id: str, *, outcome: str,
+                                   reason: str | None = None, post_id: str | None = None) -> bool:
+        """Record a verified platform event for the job publishing ``publish_id`` and, when the
+        job waits (a retry, a release after a crash), make it due now so a worker polls its
+        status at once. A job leased by a worker is not touched: its own polling settles it.
+        The platform's status endpoint stays the source of truth, so an event never publishes
+        or finishes a job by itself. A redelivered event (same outcome) is logged once and
+        changes nothing again. False when no job matches ``publish_id``."""
+        job = await self._rt.storage.find_job_by_publish_id(publish_id)
+        if job is None or job.target.platform != platform:
+            return False
+        key = f"{platform}:{publish_id}:{outcome}"
+        seen = await self._rt.storage.list_events(job_id=job.id)
+        if any(e.kind == "platform_event" and e.data.get("key") == key for e in seen):
+            return True
+        data = {"key": key, "outcome": outcome, "reason": reason, "platform_post_id": post_id}
+        event = NewEvent(kind="platform_event", post_id=job.post_id, job_id=job.id, data=data)
+        if await self._rt.storage.hurry_job(job.id, now=self._rt.clock.now(), event=event):
+            self._rt.changes.notify()
+        return True
+
     # -- running -----------------------------------------------------------------------------
 
     async def run_worker(self, *, until_idle: bool = False, concurrency: int | None = None,

@@ -228,9 +228,11 @@ class Storage(Protocol):
 
     async def save_checkpoint(self, lease: Lease, checkpoint: Mapping[str, Any], *,
                               status: JobStatus | None, now: datetime, lease_until: datetime,
-                              event: NewEvent | None = None) -> bool:
+                              event: NewEvent | None = None, publish_id: str | None = None) -> bool:
         """Store the checkpoint (and a running status), extending the lease. False, writing
-        nothing, when the lease was lost *or the job's cancellation was requested*."""
+        nothing, when the lease was lost *or the job's cancellation was requested*. A
+        ``publish_id`` (the platform's id of the publish in flight) is stored in the job's
+        column, so :meth:`find_job_by_publish_id` finds the job while it is still processing."""
         ...
 
     async def release_job(self, lease: Lease, *, status: JobStatus, run_at: datetime, attempts: int,
@@ -255,6 +257,17 @@ class Storage(Protocol):
 
     async def unblock_jobs(self, blocked_on: str, *, now: datetime) -> int:
         """Queue every job waiting on ``blocked_on`` to run now; return how many."""
+        ...
+
+    async def find_job_by_publish_id(self, publish_id: str) -> JobRow | None:
+        """The job whose platform publish id is ``publish_id`` (the newest when several are)."""
+        ...
+
+    async def hurry_job(self, job_id: str, *, now: datetime, event: NewEvent | None = None) -> bool:
+        """Make a waiting, unblocked job due at ``now`` (``run_at`` only; status, attempts and
+        checkpoint stay). Running (leased) and terminal jobs are left alone: False then, and
+        when the job is already due. ``event`` is logged in the same transaction either way
+        the job exists."""
         ...
 
     # -- accounts ----------------------------------------------------------------------------

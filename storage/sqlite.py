@@ -273,15 +273,15 @@ class SqliteStorage(SqliteShared):
 
     async def save_checkpoint(self, lease: Lease, checkpoint: Mapping[str, Any], *,
                               status: JobStatus | None, now: datetime, lease_until: datetime,
-                              event: NewEvent | None = None) -> bool:
+                              event: NewEvent | None = None, publish_id: str | None = None) -> bool:
         if status is not None and status not in RUNNING:
             raise ValueError(f"a checkpoint may set a running status only, not {status.value!r}")
         return await self._fenced(
             f"""UPDATE jobs SET checkpoint = :checkpoint, status = COALESCE(:status, status),
-                    lease_until = :until, updated_at = :now
+                    publish_id = COALESCE(:publish_id, publish_id), lease_until = :until, updated_at = :now
                 WHERE {_FENCE} AND cancel_requested = 0""",
             lease, {"checkpoint": dumps(dict(checkpoint)), "status": status.value if status else None,
-                    "until": ts(lease_until), "now": ts(now)}, event, now)
+                    "publish_id": publish_id, "until": ts(lease_until), "now": ts(now)}, event, now)
 
     async def release_job(self, lease: Lease, *, status: JobStatus, run_at: datetime, attempts: int,
                           now: datetime, error: ErrorInfo | None = None, blocked_on: str | None = None,
@@ -330,3 +330,18 @@ class SqliteStorage(SqliteShared):
                             updated_at = :now
                         WHERE blocked_on = :blocked_on AND status IN {_WAITING}""",
                 {"now": ts(now), "blocked_on": blocked_on})
+
+    async def find_job_by_publish_id(self, publish_id: str) -> JobRow | None:
+        async with self._lock:
+            row = await self._one(self._db, "SELECT * FROM jobs WHERE publish_id = ? "
+                                  "ORDER BY created_at DESC, rowid DESC LIMIT 1", (publish_id,))
+        return None if row is None else job_row(row)
+
+    async def hurry_job(self, job_id: str, *, now: datetime, event: NewEvent | None = None) -> bool:
+        async with self._tx() as db:
+            changed = await self._changes(
+                db, f"""UPDATE jobs SET run_at = :now, updated_at = :now
+                        WHERE id = :job_id AND status IN {_WAITING} AND blocked_on IS NULL AND run_at > :now""",
+                {"now": ts(now), "job_id": job_id})
+            await self._log(db, event, now)
+        return changed > 0

@@ -2,10 +2,9 @@
 
 The receiver is the TikTok plugin's (signature, timestamp tolerance, dedupe, 200 at once). What
 an event does here: ``authorization.removed`` marks the account as needing a login (its jobs
-wait instead of failing one by one); publish events are matched to the stored post and logged.
-Moving a polling job forward the moment its event arrives needs an engine entry point for
-platform events, which the Hub does not offer yet; until then the worker's status polling
-settles the job (it keeps polling anyway, since webhooks are best effort).
+wait instead of failing one by one); publish events go to :meth:`Hub.apply_platform_event`,
+which logs them on the matching job and makes a waiting job due now, so a worker re-polls its
+status at once (workers keep polling anyway, since webhooks are best effort).
 """
 
 from __future__ import annotations
@@ -46,9 +45,14 @@ def event_handler(hub: Hub, out: Output) -> Callable[[WebhookEvent], Awaitable[N
             out.result(f"{who}: authorization removed ({event.reason}); "
                        f"run `crosspost accounts login tiktok {account.partition(':')[2] if account else 'NAME'}`")
             return
+        matched = False
+        if event.publish_id:
+            matched = await hub.apply_platform_event("tiktok", event.publish_id, outcome=event.outcome.value,
+                                                     reason=event.reason, post_id=event.post_id)
         detail = f" ({event.reason})" if event.reason else ""
         post = f", post id {event.post_id}" if event.post_id else ""
-        out.result(f"{who}: {event.event} for {event.publish_id}{detail}{post}")
+        known = "" if matched else " (no matching job)"
+        out.result(f"{who}: {event.event} for {event.publish_id}{detail}{post}{known}")
 
     return on_event
 

@@ -110,7 +110,8 @@ class RunContext(BaseContext):
         stored = seal(self._rt.accounts.cipher(), self.job_id, checkpoint) if checkpoint else {}
         saved = await self._rt.storage.save_checkpoint(
             self.lease, stored, status=status, now=now,
-            lease_until=now + timedelta(seconds=self._rt.timing.lease), event=event)
+            lease_until=now + timedelta(seconds=self._rt.timing.lease), event=event,
+            publish_id=_publish_id(checkpoint))
         if not saved:
             raise Cancelled(f"job {self.job_id} ({self.target}) was cancelled or taken over by another worker")
         self.checkpoint = dict(checkpoint)
@@ -130,3 +131,10 @@ class RunContext(BaseContext):
     def emit(self, *, phase: JobStatus | None = None, message: str = "") -> None:
         """Tell listeners the job's phase (its current status unless ``phase`` is given)."""
         self._rt.progress.emit(self.event(phase=phase, message=message))
+
+
+def _publish_id(checkpoint: Mapping[str, Any]) -> str | None:
+    """The platform's publish id a checkpoint names (key ``publish_id``), stored in the clear
+    beside the sealed checkpoint so a webhook can find the job (it is no secret)."""
+    value = checkpoint.get("publish_id")
+    return value if isinstance(value, str) and value else None

@@ -249,13 +249,14 @@ class PostgresStorage(SharedState, BulkImport):
 
     async def save_checkpoint(self, lease: Lease, checkpoint: Mapping[str, Any], *,
                               status: JobStatus | None, now: datetime, lease_until: datetime,
-                              event: NewEvent | None = None) -> bool:
+                              event: NewEvent | None = None, publish_id: str | None = None) -> bool:
         if status is not None and status not in RUNNING:
             raise ValueError(f"a checkpoint may set a running status only, not {status.value!r}")
 
         def sets(p: Params) -> str:
             return (f"checkpoint = {p(dict(checkpoint))}, status = COALESCE({p(status.value if status else None)}, "
-                    f"status), lease_until = {p(aware(lease_until))}, updated_at = {p(aware(now))}")
+                    f"status), publish_id = COALESCE({p(publish_id)}::text, publish_id), "
+                    f"lease_until = {p(aware(lease_until))}, updated_at = {p(aware(now))}")
 
         # A cancellation request stops the job at its next save, like a lost lease.
         return await self._fenced(lease, sets, event=event, now=now, extra="AND NOT cancel_requested")
@@ -306,3 +307,19 @@ class PostgresStorage(SharedState, BulkImport):
             if rows:
                 await self._notify(conn)
         return len(rows)
+
+    async def find_job_by_publish_id(self, publish_id: str) -> JobRow | None:
+        row = await self._pool.fetchrow(
+            "SELECT * FROM jobs WHERE publish_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1", publish_id)
+        return None if row is None else job_row(row)
+
+    async def hurry_job(self, job_id: str, *, now: datetime, event: NewEvent | None = None) -> bool:
+        async with self._tx() as conn:
+            rows = await conn.fetch(
+                f"""UPDATE jobs SET run_at = $1, updated_at = $1
+                    WHERE id = $2 AND status IN {WAITING_SQL} AND blocked_on IS NULL AND run_at > $1
+                    RETURNING id""", aware(now), job_id)
+            await log_event(conn, event, now)
+            if rows:
+                await self._notify(conn)
+        return bool(rows)
