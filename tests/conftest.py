@@ -6,7 +6,9 @@ emulator over loopback HTTP. Wall time is never waited on: clocks and sleeps are
 
 from __future__ import annotations
 
+import logging
 import os
+from collections.abc import Iterator
 
 import pytest
 
@@ -15,6 +17,14 @@ for _name in [n for n in os.environ if n.startswith("CROSSPOST_") and n != "CROS
     del os.environ[_name]
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Order nothing; just make the slow marker visible in -ra summaries."""
-    del config, items
+@pytest.fixture(autouse=True)
+def _log_redaction_left_as_found() -> Iterator[None]:
+    """crosspost's log redaction is process-wide (it wraps the log record factory); a test that
+    installs it, e.g. through an in-process CLI run, gets it undone so later tests see logging
+    as they left it."""
+    factory = logging.getLogRecordFactory()
+    yield
+    if logging.getLogRecordFactory() is not factory:
+        from crosspost.core.secrets import uninstall_log_redaction
+
+        uninstall_log_redaction()

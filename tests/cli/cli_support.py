@@ -6,10 +6,11 @@ import asyncio
 import os
 import sys
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+import pytest
 from click.testing import CliRunner, Result
 
 from crosspost.core.cli.app import cli
@@ -71,3 +72,12 @@ def subprocess_env(env: Mapping[str, str]) -> dict[str, str]:
 
 CROSSPOST = [sys.executable, "-c", "from crosspost.core.cli import main; main()"]
 """The console script, run with this interpreter (works without the venv's bin on PATH)."""
+
+
+@pytest.fixture(name="emulator")
+def threaded_emulator() -> Iterator[ThreadedEmulator]:
+    """A threaded emulator that settles posts at once (shared by the CLI and secret-scan tests)."""
+    server = ThreadedEmulator(EmulatorState(processing_polls=0))
+    server.start()
+    yield server
+    server.stop()

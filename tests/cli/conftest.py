@@ -7,36 +7,14 @@ processing finish on the first status poll, so no test waits for a poll interval
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from crosspost.core.cli.app import cli
-from crosspost.plugins.tiktok.emulator import Creator, EmulatorState
-from tests.cli.cli_support import CHUNK_SIZE, ThreadedEmulator
-
-
-@pytest.fixture(autouse=True)
-def _log_redaction_left_as_found() -> Iterator[None]:
-    """In-process CLI runs install crosspost's log redaction (process-wide); undo it afterwards
-    so other test modules see logging as they left it."""
-    factory = logging.getLogRecordFactory()
-    yield
-    if logging.getLogRecordFactory() is not factory:
-        from crosspost.core.secrets import uninstall_log_redaction
-
-        uninstall_log_redaction()
-
-
-@pytest.fixture
-def emulator() -> Iterator[ThreadedEmulator]:
-    server = ThreadedEmulator(EmulatorState(processing_polls=0))
-    server.start()
-    yield server
-    server.stop()
+from crosspost.plugins.tiktok.emulator import Creator
+from tests.cli.cli_support import CHUNK_SIZE, ThreadedEmulator, threaded_emulator  # noqa: F401 - shared fixture
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -27,31 +27,13 @@ from crosspost.core.hub import Hub
 from crosspost.core.models import JobStatus
 from crosspost.core.secrets import SecretBox, generate_key, parse_keys
 from crosspost.core.settings import Settings
-from crosspost.plugins.tiktok.emulator import EmulatorState
 from crosspost.testing.media import make_video
-from tests.cli.cli_support import CHUNK_SIZE, ThreadedEmulator, invoke
+from tests.cli.cli_support import CHUNK_SIZE, ThreadedEmulator, invoke, threaded_emulator  # noqa: F401 - shared fixture
 
 VIDEO_BYTES = 70_000_000
 """Seven 10 MB chunks: the worker is stopped after the first, mid-upload."""
 
 
-@pytest.fixture(autouse=True)
-def _log_redaction_left_as_found() -> Iterator[None]:
-    """In-process CLI runs install crosspost's log redaction (process-wide); undo it afterwards."""
-    factory = logging.getLogRecordFactory()
-    yield
-    if logging.getLogRecordFactory() is not factory:
-        from crosspost.core.secrets import uninstall_log_redaction
-
-        uninstall_log_redaction()
-
-
-@pytest.fixture
-def emulator() -> Iterator[ThreadedEmulator]:
-    server = ThreadedEmulator(EmulatorState(processing_polls=0))
-    server.start()
-    yield server
-    server.stop()
 
 
 def leaks(secrets: Mapping[str, str], haystacks: Mapping[str, str | bytes]) -> list[str]:
