@@ -22,7 +22,7 @@ from crosspost.core.models import ErrorInfo, Media, MediaKind, Post, Target, Tar
 from crosspost.core.schedule import parse_when, zone
 
 _POST_KEYS = frozenset(a.name for a in attrs.fields(Post))
-_MEDIA_KEYS = frozenset({"type", "path", "url"})
+_MEDIA_KEYS = frozenset({"type", "path", "url", "alt"})
 
 
 class _FieldError(ValueError):
@@ -74,14 +74,14 @@ def _structure_media(value: object, _: type) -> Media:
         raise _AlreadyReported("; ".join(str(p) for p in problems))
     assert isinstance(value, Mapping)
     kind = MediaKind(str(value["type"]))
-    return Media(type=kind, path=value.get("path"), url=value.get("url"))
+    return Media(type=kind, path=value.get("path"), url=value.get("url"), alt=value.get("alt"))
 
 
 def _media_problems(value: object, at: str) -> list[Problem]:
     """Every problem with one raw media item, each at its own path (``media[1].type``)."""
     if not isinstance(value, Mapping):
         return [Problem(field=at, message="expected an object with 'type' and 'path' or 'url'")]
-    problems = [Problem(field=f"{at}.{k}", message="unknown key; accepted: type, path, url")
+    problems = [Problem(field=f"{at}.{k}", message="unknown key; accepted: type, path, url, alt")
                 for k in value if k not in _MEDIA_KEYS]
     kind = value.get("type")
     if kind is None:
@@ -94,6 +94,8 @@ def _media_problems(value: object, at: str) -> list[Problem]:
     for key in ("path", "url"):
         if key in value and (not isinstance(value[key], str) or not value[key]):
             problems.append(Problem(field=f"{at}.{key}", message="expected a non-empty string"))
+    if "alt" in value and value["alt"] is not None and not isinstance(value["alt"], str):
+        problems.append(Problem(field=f"{at}.alt", message="expected a string (the media's alternative text)"))
     return problems
 
 
@@ -103,6 +105,8 @@ def _unstructure_media(media: Media) -> dict[str, Any]:
         data["path"] = media.path
     if media.url is not None:
         data["url"] = media.url
+    if media.alt is not None:
+        data["alt"] = media.alt
     return data
 
 

@@ -20,9 +20,12 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable
+
+    import click
 
     from crosspost.core.errors import Problem
+    from crosspost.core.importers import RequestImporter
     from crosspost.core.models import Post, Target, TargetResult
     from crosspost.core.platform import RegisterPlatform
     from crosspost.core.settings import Settings
@@ -42,6 +45,24 @@ def register_platforms(register: RegisterPlatform) -> None:
 
     Called once when the plugin manager is built. Synchronous only. Registering a name that
     another plugin already registered is an error naming both plugins.
+    """
+
+
+@hookspec
+def register_commands(cli: click.Group) -> None:
+    """Add click commands or groups to the ``crosspost`` command line (``cli.add_command(...)``).
+
+    Called once when the CLI starts, for crosspost's own commands too. Synchronous only. Import
+    heavy modules inside the commands, not here: ``crosspost --help`` calls every implementation.
+    A command name another plugin already added is an error naming both plugins.
+    """
+
+
+@hookspec
+def register_importers(register: Callable[[RequestImporter], None]) -> None:
+    """Contribute readers of other services' request shapes by calling ``register(importer)``
+    (see :mod:`crosspost.core.importers`). Tried in registration order by ``crosspost post`` and
+    ``crosspost serve``; the first that knows a shape wins. Synchronous only.
     """
 
 

@@ -21,7 +21,7 @@ import os
 import random
 import socket
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -40,9 +40,9 @@ from crosspost.core.engine.runner import JobRunner
 from crosspost.core.engine.runtime import ChangeSignal, Runtime, Timing
 from crosspost.core.engine.validation import PreparedTarget, Preparer
 from crosspost.core.engine.worker import Worker
-from crosspost.core.errors import InvalidPost, Problem
+from crosspost.core.errors import AuthError, ConfigError, CrosspostError, InvalidPost, Problem
 from crosspost.core.models import JobStatus, Post, Target
-from crosspost.core.platform import PlannedRequest, Platform, Validation
+from crosspost.core.platform import PlannedRequest, Platform, RateGate, Validation
 from crosspost.core.plugins import Hooks, make_plugin_manager
 from crosspost.core.schedule import ScheduledTime, parse_when, zone
 from crosspost.core.settings import Settings
@@ -51,6 +51,9 @@ from crosspost.storage.base import EventRow, JobRow, NewEvent, NewJob, NewPost, 
 
 if TYPE_CHECKING:
     import aiohttp
+
+    from crosspost.core.account_flows import AccountField, AccountInfo, LoginStart, ServiceContext
+    from crosspost.core.accounts import Account
 
 __all__ = ["Hub", "PostNotFound", "PostRecord", "PostStateError", "ProgressEvent", "Timing"]
 
@@ -62,6 +65,7 @@ class Hub:
 
     def __init__(self, rt: Runtime) -> None:
         self._rt = rt
+        self._logins: dict[str, _PendingLogin] = {}
         self._preparer = Preparer(rt, self._validation_context)
         self._runner = JobRunner(rt, self._preparer)
 
@@ -334,6 +338,78 @@ class Hub:
         except Exception:
             log.exception("best-effort cancel of job %s at %s failed", job.id, job.target)
 
+    # -- accounts (neutral: each platform declares how it connects; see core.account_flows) --
+
+    def service_context(self, platform: str) -> ServiceContext:
+        """What a platform uses outside a job: settings, the HTTP session, clock, rate gate, log."""
+        return _Service(settings=self._rt.settings, http=self._rt.http, clock=self._rt.clock,
+                        rate=self._rt.rate, log=logging.getLogger(f"crosspost.platform.{platform}"))
+
+    async def connect_account(self, platform: str, name: str, values: Mapping[str, str], *,
+                              replace: bool = False) -> Account:
+        """Connect account ``platform:name`` from ``values`` (the platform's ``account_fields``):
+        the platform verifies the credentials first, so nothing is stored when they are wrong.
+        Stored once, encrypted; ``replace`` overwrites an account of that name."""
+        plat = self._rt.hooks.platform(platform)
+        Target.parse(f"{platform}:{name}")
+        _check_fields(plat.account_fields, values, what=f"accounts add {platform}")
+        if not replace and await self._rt.accounts.find(platform, name) is not None:
+            raise AccountExists(f"account {platform}:{name} already exists: add it with --replace to "
+                                f"overwrite it, or `crosspost accounts login {platform} {name}` to log in again")
+        account = await plat.connect_account(name, values, self.service_context(platform))
+        return await self._rt.accounts.add(attrs.evolve(account, platform=platform, name=name), replace=True)
+
+    async def start_login(self, platform: str, name: str, values: Mapping[str, str], *,
+                          redirect_uri: str) -> LoginStart:
+        """Begin a browser login for ``platform:name``; send the user to the returned URL, then
+        call :meth:`finish_login` with the redirect's query. Pending logins live in this process
+        for :data:`LOGIN_TTL` seconds."""
+        plat = self._rt.hooks.platform(platform)
+        if not plat.supports_login:
+            raise ConfigError(f"{platform} has no browser login; connect with `crosspost accounts add {platform} …`")
+        Target.parse(f"{platform}:{name}")
+        _check_fields(plat.login_fields, values, what=f"accounts login {platform}")
+        start = await plat.start_login(name, values, redirect_uri=redirect_uri, ctx=self.service_context(platform))
+        now = self._rt.clock.monotonic()
+        self._logins = {k: v for k, v in self._logins.items() if v.expires > now}
+        self._logins[start.state] = _PendingLogin(platform=platform, name=name, start=start,
+                                                  redirect_uri=redirect_uri, expires=now + LOGIN_TTL)
+        return start
+
+    async def finish_login(self, callback: Mapping[str, str]) -> Account:
+        """Finish the login whose ``state`` the redirect carries; store and return the account.
+        A missing, unknown or expired ``state`` is refused (a forged or replayed redirect)."""
+        if callback.get("error"):
+            raise AuthError(f"the login was refused: {callback.get('error_description') or callback['error']}",
+                            code=str(callback["error"]))
+        pending = self._logins.pop(str(callback.get("state", "")), None)
+        if pending is None or pending.expires <= self._rt.clock.monotonic():
+            raise AuthError("this login redirect does not match a login started here (or it expired); "
+                            "start the login again", code="invalid_state")
+        plat = self._rt.hooks.platform(pending.platform)
+        account = await plat.finish_login(pending.name, pending.start, callback, redirect_uri=pending.redirect_uri,
+                                          ctx=self.service_context(pending.platform))
+        return await self._rt.accounts.add(
+            attrs.evolve(account, platform=pending.platform, name=pending.name, needs_login=False), replace=True)
+
+    async def account_info(self, target: Target | str) -> AccountInfo:
+        """Live public facts about an account (TikTok: the creator info it requires apps to show)."""
+        requested = Target.parse(target) if isinstance(target, str) else target
+        account = await self._rt.accounts.resolve(requested)
+        plat = self._rt.hooks.platform(account.platform)
+        return await plat.account_info(self._rt.accounts.access(account.platform, account.name),
+                                       self.service_context(account.platform))
+
+    async def remove_account(self, platform: str, name: str, *, revoke: bool = True) -> bool:
+        """Revoke crosspost's access at the platform (unless ``revoke`` is False), then delete the
+        account here. A failed revoke raises and keeps the account."""
+        account = await self._rt.accounts.get(platform, name)
+        if revoke:
+            plat = self._rt.hooks.platform(platform)
+            await plat.revoke_account(self._rt.accounts.access(account.platform, account.name),
+                                      self.service_context(platform))
+        return await self._rt.accounts.remove(platform, name)
+
     # -- platform events (webhooks) ----------------------------------------------------------
 
     async def apply_platform_event(self, platform: str, publish_id: str, *, outcome: str,
@@ -376,6 +452,46 @@ class Hub:
         worker = Worker(self._rt, self._runner, concurrency=concurrency or self._rt.settings.concurrency,
                         post_id=post_id)
         await worker.run(until_idle=until_idle, stop=stop)
+
+
+LOGIN_TTL = 900.0
+"""Seconds a started browser login may take before its redirect is refused."""
+
+
+class AccountExists(CrosspostError):
+    """``accounts add`` for a name already stored, without ``replace``."""
+
+    code = "conflict"
+
+
+@attrs.define(kw_only=True)
+class _Service:
+    """A :class:`ServiceContext` over the hub's runtime."""
+
+    settings: Settings
+    http: aiohttp.ClientSession
+    clock: Clock
+    rate: RateGate
+    log: logging.Logger
+
+
+@attrs.frozen(kw_only=True)
+class _PendingLogin:
+    platform: str
+    name: str
+    start: LoginStart
+    redirect_uri: str
+    expires: float
+
+
+def _check_fields(fields: tuple[AccountField, ...], values: Mapping[str, str], *, what: str) -> None:
+    """Every required field present, no unknown ones: one ConfigError listing each."""
+    known = {f.name for f in fields}
+    problems = [f"{f.flag} is required ({f.help})" for f in fields if f.required and not values.get(f.name)]
+    problems += [f"unknown field {k!r}; accepted: {', '.join(sorted(known)) or 'none'}"
+                 for k in values if k not in known]
+    if problems:
+        raise ConfigError(f"`crosspost {what}`: " + "; ".join(problems))
 
 
 def _http_session() -> aiohttp.ClientSession:

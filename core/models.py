@@ -72,6 +72,9 @@ class Media:
     type: MediaKind
     path: str | None = attrs.field(default=None, validator=_one_source)
     url: str | None = None
+    alt: str | None = None
+    """Alternative text describing the media, for platforms that take it (Mastodon, Bluesky);
+    a platform that does not (``Platform.alt_text`` False) drops it with a warning."""
 
     @property
     def is_local(self) -> bool:

@@ -23,13 +23,18 @@ import attrs
 
 from crosspost.core.errors import Problem
 from crosspost.core.models import JobStatus, MediaKind, Post, Target
+from crosspost.core.options import OptionSpec, SettingSpec, option_problems
 
 if TYPE_CHECKING:
     import aiohttp
 
+    from crosspost.core.account_flows import AccountField, AccountInfo, LoginStart, ServiceContext
     from crosspost.core.accounts import Account
     from crosspost.core.clock import Clock
+    from crosspost.core.emulators import Emulator
+    from crosspost.core.importers import ImportedOptions
     from crosspost.core.settings import Settings
+    from crosspost.core.webhooks import WebhookReceiver
 
 
 @attrs.frozen(kw_only=True)
@@ -38,6 +43,10 @@ class Validation:
 
     problems: tuple[Problem, ...] = ()
     warnings: tuple[str, ...] = ()
+    value: Any = attrs.field(default=None, eq=False, repr=False)
+    """The platform's own typed result (options parsed, media probed, routes chosen). The engine
+    hands it back as ``ctx.validation`` to ``plan`` and ``publish`` of the same attempt, so they
+    never recompute it. Not stored: a later attempt validates again."""
 
     @property
     def ok(self) -> bool:
@@ -117,6 +126,9 @@ class JobContext(Protocol):
     log: logging.Logger
     checkpoint: Mapping[str, Any]
     """What this job saved last time it ran (empty on the first run)."""
+    validation: Validation | None
+    """This attempt's result of ``validate`` (None when the engine could not validate first, e.g.
+    a job resumed after the platform already holds part of the post)."""
 
     async def save(self, checkpoint: Mapping[str, Any], *, status: JobStatus | None = None) -> None:
         """Durably store ``checkpoint`` (and the job's status) before acting on it.
@@ -161,8 +173,23 @@ class Platform(abc.ABC):
     caption_limit: ClassVar[int | None] = None
     """Longest ``content`` accepted, in the platform's own unit (see :meth:`caption_length`)."""
     option_names: ClassVar[frozenset[str] | None] = None
-    """Accepted ``target_options.<name>`` keys; None accepts any."""
+    """Accepted ``target_options.<name>`` keys; None accepts any. Derived from :attr:`options`
+    when those are declared."""
+    options: ClassVar[tuple[OptionSpec, ...]] = ()
+    """Typed declaration of ``target_options.<name>``: checked generically (one problem per field,
+    the closest valid name for a typo), turned into CLI flags and docs tables."""
+    settings: ClassVar[tuple[SettingSpec, ...]] = ()
+    """The ``CROSSPOST_<NAME>_*`` variables the platform reads (``crosspost config`` lists them)."""
     needs_account: ClassVar[bool] = True
+    account_fields: ClassVar[tuple[AccountField, ...]] = ()
+    """What ``crosspost accounts add <name> NAME`` takes (tokens, app password, instance URL);
+    empty: accounts cannot be imported. See :meth:`connect_account`."""
+    login_fields: ClassVar[tuple[AccountField, ...]] = ()
+    """What ``crosspost accounts login <name> NAME`` takes besides the redirect (e.g. an instance)."""
+    supports_login: ClassVar[bool] = False
+    """Whether :meth:`start_login`/:meth:`finish_login` (browser OAuth) are implemented."""
+    alt_text: ClassVar[bool] = False
+    """Whether ``media[].alt`` is sent; when False a given alt text is dropped with a warning."""
 
     def caption_length(self, text: str) -> int:
         """How the platform counts caption length (default: code points)."""
@@ -172,7 +199,9 @@ class Platform(abc.ABC):
         """Problems with the declared limits, reported the same way for every platform."""
         problems: list[Problem] = []
         opts_path = f"target_options.{self.name}"
-        if self.option_names is not None:
+        if self.options:
+            problems.extend(option_problems(post.options_for(self.name), self.options, path=opts_path))
+        elif self.option_names is not None:
             for key in post.options_for(self.name):
                 if key not in self.option_names and key not in ("content", "media"):
                     accepted = ", ".join(sorted(self.option_names))
@@ -221,6 +250,59 @@ class Platform(abc.ABC):
     def post_url(self, outcome: Outcome, ctx: JobContext) -> str | None:
         """A link to the published post, when one can be derived."""
         return outcome.post_url
+
+    # -- accounts (see crosspost.core.account_flows) -------------------------------------------
+
+    async def connect_account(self, name: str, values: Mapping[str, str], ctx: ServiceContext) -> Account:
+        """An account made from ``values`` (the :attr:`account_fields`), credentials verified
+        against the platform (raise ``AuthError`` when they are wrong) and its public profile
+        filled in. Core stores it encrypted; nothing is stored when this raises."""
+        raise _unsupported(self, "importing accounts (`crosspost accounts add`)")
+
+    async def start_login(self, name: str, values: Mapping[str, str], *, redirect_uri: str,
+                          ctx: ServiceContext) -> LoginStart:
+        """Begin a browser login that will come back to ``redirect_uri``."""
+        raise _unsupported(self, "browser login (`crosspost accounts login`)")
+
+    async def finish_login(self, name: str, start: LoginStart, callback: Mapping[str, str], *,
+                           redirect_uri: str, ctx: ServiceContext) -> Account:
+        """Finish the login ``start`` began, from the redirect's query parameters (``state``
+        already checked by core); return the account to store."""
+        raise _unsupported(self, "browser login (`crosspost accounts login`)")
+
+    async def account_info(self, account: AccountAccess, ctx: ServiceContext) -> AccountInfo:
+        """Live public facts about the account (TikTok: creator info). Default: what is stored."""
+        from crosspost.core.account_flows import AccountInfo
+
+        stored = await account.get()
+        return AccountInfo(target=stored.key, username=stored.profile.get("username"),
+                           display_name=stored.profile.get("nickname") or stored.profile.get("display_name"),
+                           facts=dict(stored.profile))
+
+    async def revoke_account(self, account: AccountAccess, ctx: ServiceContext) -> None:  # noqa: B027
+        """Tell the platform to revoke crosspost's access (``accounts remove``). Default: nothing."""
+
+    # -- other doors ---------------------------------------------------------------------------
+
+    def webhook_receiver(self) -> WebhookReceiver | None:
+        """The platform's incoming-webhook parser, or None when it sends none."""
+        return None
+
+    def emulator(self) -> Emulator | None:
+        """The bundled stand-in server (demo, tests), or None."""
+        return None
+
+    def import_settings(self, service: str, block: Mapping[str, Any]) -> ImportedOptions | None:
+        """``target_options.<name>`` from a hosted service's settings block for this platform
+        (``service`` is ``zernio``, ``late``, ``postpost``, ``relay``, ``socialsyncer``), or None
+        when the platform does not read that service's block."""
+        return None
+
+
+def _unsupported(platform: Platform, what: str) -> Exception:
+    from crosspost.core.errors import ConfigError
+
+    return ConfigError(f"{platform.name} does not support {what}")
 
 
 def for_platform(post: Post, platform: str) -> Post:

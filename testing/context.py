@@ -25,7 +25,7 @@ from crosspost.core.accounts import Account
 from crosspost.core.clock import Clock, FakeClock
 from crosspost.core.errors import Cancelled, CrosspostError
 from crosspost.core.models import JobStatus, Target
-from crosspost.core.platform import AccountAccess, RateGate
+from crosspost.core.platform import AccountAccess, RateGate, Validation
 from crosspost.core.settings import Settings
 
 if TYPE_CHECKING:
@@ -160,6 +160,8 @@ class FakeJobContext:
         """Every save that was stored (a cancelled save is not)."""
         self.progress_reports: list[tuple[int, int]] = []
         self.warnings: list[str] = []
+        self.validation: Validation | None = None
+        """Set it to a ``validate`` result to hand ``publish`` what the engine would."""
         self.hosted: list[str] = []
         """Paths handed to ``host_media``."""
         self._save_calls = 0

@@ -20,7 +20,7 @@ from crosspost.core.engine.progress import ProgressEvent
 from crosspost.core.engine.runtime import Runtime
 from crosspost.core.errors import Cancelled
 from crosspost.core.models import JobStatus, Target
-from crosspost.core.platform import AccountAccess, RateGate
+from crosspost.core.platform import AccountAccess, RateGate, Validation
 from crosspost.storage.base import JobRow, Lease, NewEvent
 
 if TYPE_CHECKING:
@@ -46,6 +46,8 @@ class BaseContext(abc.ABC):
         self.checkpoint: Mapping[str, Any] = dict(checkpoint)
         self.warnings: list[str] = []
         """Warnings given through :meth:`warn`, in order, without repeats."""
+        self.validation: Validation | None = None
+        """This attempt's validation result (set by the engine before ``plan``/``publish``)."""
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(job_id={self.job_id!r}, target={str(self.target)!r})"

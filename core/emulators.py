@@ -1,0 +1,55 @@
+"""Bundled platform emulators, neutral: what ``crosspost demo``, ``crosspost emulator`` and the
+test fixtures start for a platform without naming it.
+
+A platform's :meth:`~crosspost.core.platform.Platform.emulator` returns an :class:`Emulator`;
+``start`` runs it on loopback and returns a :class:`RunningEmulator` saying which settings point
+crosspost at it and which account values connect a demo account.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+import attrs
+
+
+@attrs.frozen(kw_only=True)
+class DemoPost:
+    """One post ``crosspost demo`` makes on an emulator (a request in crosspost's shape)."""
+
+    title: str
+    request: Mapping[str, Any]
+    """Targets name the platform's demo account; media paths are absolute."""
+
+
+@attrs.frozen(kw_only=True)
+class RunningEmulator:
+    """An emulator serving on ``url`` until ``stop`` is awaited."""
+
+    url: str
+    env: Mapping[str, str]
+    """``CROSSPOST_*`` variables that point the platform at this emulator."""
+    account: Mapping[str, str]
+    """Values for ``connect_account`` that connect a demo account (tokens the emulator accepts)."""
+    admin_url: str | None = None
+    """The emulator's admin API (documented in the platform's docs), if it has one."""
+    handle: Any = attrs.field(default=None, repr=False, eq=False)
+    """The server object, for tests that script faults."""
+
+    async def stop(self) -> None:
+        stop = getattr(self.handle, "stop", None)
+        if stop is not None:
+            await stop()
+
+
+class Emulator(Protocol):
+    """A platform's stand-in server."""
+
+    async def start(self, *, host: str = "127.0.0.1", port: int = 0) -> RunningEmulator:
+        """Serve on ``host:port`` (0 picks a free port) and say how to reach it."""
+        ...
+
+    def demo_posts(self, media_dir: str) -> Sequence[DemoPost]:
+        """What ``crosspost demo`` publishes on this platform (``media_dir`` holds the samples)."""
+        ...
