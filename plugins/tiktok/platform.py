@@ -22,11 +22,13 @@ upload completed, or TikTok's status says FAILED with a reason a retry can fix.
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from crosspost.core.errors import ConfigError, DailyCapReached, InvalidPost, PlatformError
+from crosspost.core.importers import ImportedOptions
 from crosspost.core.media import MediaInfo
 from crosspost.core.models import MediaKind, Post
 from crosspost.core.platform import JobContext, Outcome, PlannedRequest, Platform, Validation, for_platform
@@ -80,6 +82,12 @@ class TikTokPlatform(Platform):
         self.poll = poll or PollPolicy()
         self.rng = rng or random.Random()
         self._creators: dict[str, tuple[float, CreatorInfo]] = {}
+
+    def import_settings(self, service: str, block: Mapping[str, Any]) -> ImportedOptions | None:
+        """A hosted service's TikTok block as ``target_options.tiktok`` (see ``service_settings``)."""
+        from crosspost.plugins.tiktok.service_settings import import_settings
+
+        return import_settings(service, block)
 
     def caption_length(self, text: str) -> int:
         """TikTok counts UTF-16 code units: an emoji outside the BMP counts 2."""
