@@ -131,6 +131,12 @@ async def m003_rate_events_and_locks(db: aiosqlite.Connection) -> None:
     )
 
 
+from crosspost.storage.serve_tables import sqlite_migration as _serve_tables  # noqa: E402
+
+MIGRATIONS.append(("m004_serve_tables", _serve_tables))
+"""``crosspost serve``'s tables (API keys, idempotency, post records, webhooks and deliveries)."""
+
+
 def names() -> list[str]:
     """Every migration's name, in order (a database with all of them pending is new)."""
     return [name for name, _ in MIGRATIONS]
