@@ -219,6 +219,14 @@ class Tx(Protocol):
 class Transactions(Protocol):
     def tx(self) -> contextlib.AbstractAsyncContextManager[Tx]: ...
 
+    def engine_time(self, value: datetime) -> Any:
+        """``value`` as the engine's own tables store times (SQLite: microseconds; PostgreSQL: timestamptz)."""
+        ...
+
+    def engine_json(self, value: Mapping[str, Any]) -> Any:
+        """``value`` as the engine's JSON columns take it (SQLite: text; PostgreSQL: jsonb, encoded by the pool)."""
+        ...
+
 
 class ServeStore:
     """The serve tables over one backend's transactions."""
@@ -310,6 +318,30 @@ class ServeStore:
             rows = await tx.fetch("SELECT * FROM api_posts WHERE draft IS NOT NULL "
                                   "ORDER BY created_at DESC, id DESC LIMIT ?", limit)
         return [_api_post(r) for r in rows]
+
+    async def count_posts(self) -> int:
+        """Engine posts plus drafts (for the dialects' ``total``)."""
+        async with self._db.tx() as tx:
+            rows = await tx.fetch("SELECT (SELECT COUNT(*) FROM posts) + "
+                                  "(SELECT COUNT(*) FROM api_posts WHERE draft IS NOT NULL) AS n")
+        return int(rows[0]["n"])
+
+    async def requeue_failed(self, post_id: str, *, now: datetime) -> int:
+        """Queue the post's FAILED jobs to run now with a fresh retry budget, logging
+        ``retry_requested`` in the same transaction; the number queued. UNCERTAIN jobs are left
+        alone: their outcome is unknown and replaying them could publish twice.
+
+        This writes the engine's ``jobs`` table from outside the engine, as a stopgap until the
+        hub has its own retry (``Hub.retry``, which the server uses when present)."""
+        at = self._db.engine_time(now)
+        async with self._db.tx() as tx:
+            count = await tx.execute(
+                "UPDATE jobs SET status = 'queued', run_at = ?, attempts = 0, error = NULL, finished_at = NULL, "
+                "started_at = NULL, updated_at = ? WHERE post_id = ? AND status = 'failed'", at, at, post_id)
+            if count:
+                await tx.execute("INSERT INTO events (at, kind, post_id, data) VALUES (?, 'retry_requested', ?, ?)",
+                                 at, post_id, self._db.engine_json({"jobs": count}))
+        return count
 
     async def delete_api_post(self, post_id: str) -> bool:
         async with self._db.tx() as tx:
@@ -455,6 +487,11 @@ class ServeStore:
                            status_code=r["status_code"], response_ms=r["response_ms"], error=r["error"],
                            body=r["body"]) for r in rows]
 
+    async def get_delivery(self, delivery_id: str) -> DeliveryRow | None:
+        async with self._db.tx() as tx:
+            rows = await tx.fetch("SELECT * FROM webhook_deliveries WHERE id = ?", delivery_id)
+        return _delivery(rows[0]) if rows else None
+
     async def list_deliveries(self, *, webhook_id: str | None = None, limit: int = 100) -> list[DeliveryRow]:
         async with self._db.tx() as tx:
             if webhook_id is None:
@@ -531,6 +568,12 @@ class SqliteTransactions:
     async def tx(self) -> AsyncIterator[Tx]:
         async with self._storage._tx() as db:
             yield _SqliteTx(self._storage, db)
+
+    def engine_time(self, value: datetime) -> Any:
+        return ts(value)
+
+    def engine_json(self, value: Mapping[str, Any]) -> Any:
+        return json.dumps(dict(value))
 
 
 async def sqlite_migration(db: Any) -> None:

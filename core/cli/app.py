@@ -134,18 +134,20 @@ def completion(shell: str) -> None:
 def _register() -> None:
     from crosspost.core.cli import (
         accounts,
+        api_keys_cmd,
         creator,
         demo,
         emulator_cmd,
         jobs,
         plugins_cmd,
         post,
+        serve_cmd,
         storage_cmd,
         webhooks_cmd,
     )
 
     for module in (post, jobs, accounts, creator, plugins_cmd, demo, emulator_cmd, webhooks_cmd,
-                   storage_cmd):
+                   storage_cmd, serve_cmd, api_keys_cmd):
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import AsyncIterator, Mapping
+from datetime import datetime
 from typing import Any
 
 from crosspost.storage.serve_tables import TABLES, Tx
@@ -45,3 +46,9 @@ class PostgresTransactions:
     async def tx(self) -> AsyncIterator[Tx]:
         async with self._storage._tx() as conn:
             yield _PostgresTx(conn)
+
+    def engine_time(self, value: datetime) -> Any:
+        return value
+
+    def engine_json(self, value: Mapping[str, Any]) -> Any:
+        return dict(value)
