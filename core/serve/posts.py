@@ -99,7 +99,10 @@ class PostService:
             raise ValueError(f"no {platform} account {account!r}; connected: {known} "
                              "(GET …/accounts lists them)")
 
-        return read_request(service, body, self.settings_reader, accounts=resolve)
+        try:
+            return read_request(service, body, self.settings_reader, accounts=resolve)
+        except InvalidPost as exc:  # the body's own shape: 400; the platforms' checks answer 422 later
+            raise invalid(exc.problems, status=400) from None
 
     async def account_keys(self) -> list[str]:
         return [a.key for a in await self.hub.accounts.list()]

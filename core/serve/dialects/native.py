@@ -284,10 +284,8 @@ class RelayFamily(Dialect):
     async def validate(self, ctx: Ctx) -> Reply:
         try:
             read = ctx.api.posts.read("relay", require_json_object(ctx.body), await ctx.api.posts.account_keys())
-        except Exception as exc:
-            from crosspost.core.errors import InvalidPost
-
-            if not isinstance(exc, InvalidPost):
+        except ApiError as exc:
+            if not exc.problems:
                 raise
             problems, warnings = list(exc.problems), list[str]()
         else:

@@ -371,7 +371,9 @@ class ZernioFamily(Dialect):
         try:
             read = ctx.api.posts.read(self.service, require_json_object(ctx.body), await ctx.api.posts.account_keys())
             problems, warnings = await ctx.api.posts.validate(read)
-        except InvalidPost as exc:
+        except (InvalidPost, ApiError) as exc:
+            if isinstance(exc, ApiError) and not exc.problems:
+                raise
             problems, warnings = list(exc.problems), []
         platform = "tiktok"
         out_warnings = [{"platform": _platform_of(w) or platform, "warning": w} for w in warnings]
