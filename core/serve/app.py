@@ -70,7 +70,7 @@ async def authenticate(api: Api, dialect: Dialect, request: web.Request) -> ApiK
 async def _body(request: web.Request) -> tuple[bytes, Any]:
     try:
         raw = await request.read()
-    except web.HTTPRequestEntityTooLarge as exc:
+    except web.HTTPRequestEntityTooLarge:
         raise ApiError(status=413, code="PAYLOAD_TOO_LARGE",
                        message=f"the body is above the {request.app[API_KEY].config.max_body}-byte limit") from None
     if not raw.strip():

@@ -185,10 +185,12 @@ async def test_drafts_list_and_pagination_in_each_shape(served: Served) -> None:
     assert [p["status"] for p in page["posts"]] == ["draft", "draft"]
     assert page["pagination"] == {"page": 1, "limit": 2, "total": 3, "pages": 2}
     relay = await (await served.client.get("/relay/v1/posts?limit=2", headers=served.headers("relay"))).json()
-    assert relay["has_more"] is True and relay["next_cursor"] == "2"
+    assert relay["has_more"] is True
+    assert relay["next_cursor"] == "2"
     pp = await (await served.client.get("/postpost/api/v1/list-posts?limit=2&page=2",
                                         headers=served.headers("postpost"))).json()
-    assert pp["pagination"]["hasPrevPage"] is True and pp["pagination"]["hasNextPage"] is False
+    assert pp["pagination"]["hasPrevPage"] is True
+    assert pp["pagination"]["hasNextPage"] is False
     too_big = await served.client.get("/zernio/api/v1/posts?limit=501", headers=headers)
     assert too_big.status == 400
     assert (await too_big.json())["param"] == "limit"
@@ -208,7 +210,9 @@ async def test_retry_queues_failed_targets_again(served: Served) -> None:
 
     now = served.clock.now()
     claimed = await served.hub.storage.claim_job("test", now=now, lease_until=now + timedelta(seconds=60))
-    assert claimed is not None and claimed.id == job.id and claimed.lease is not None
+    assert claimed is not None
+    assert claimed.id == job.id
+    assert claimed.lease is not None
     from crosspost.core.models import ErrorInfo
 
     await served.hub.storage.finish_job(claimed.lease, status=JobStatus.FAILED, now=now,

@@ -1,7 +1,7 @@
 """A create retried after the client timed out, while the server (and its worker) is SIGKILLed
 mid-upload, ends with exactly one TikTok post and the same post id.
 
-The server runs as a real process (``serve_process.py``) on SQLite; the TikTok emulator and the
+The server runs as a real process (``benchmarks/serve_process.py``) on SQLite; the TikTok emulator and the
 media CDN run here. The emulator delays the create's creator-info check (the client times out
 while the server goes on) and each upload chunk (the kill lands after the first and before the
 last).
@@ -29,7 +29,7 @@ from crosspost.core.settings import Settings
 from crosspost.plugins.tiktok.emulator import EmulatorServer, EmulatorState
 from crosspost.testing.media import make_video
 
-SERVER = Path(__file__).with_name("serve_process.py")
+SERVER = Path(__file__).parents[2] / "benchmarks" / "serve_process.py"
 KEY = "sk_killtest0001_" + "k" * 43
 CHUNK = 10_000_000
 
@@ -46,7 +46,7 @@ async def start(env: dict[str, str], log: Path) -> tuple[asyncio.subprocess.Proc
                                                 stdout=asyncio.subprocess.PIPE, stderr=out)
     assert proc.stdout is not None
     line = await asyncio.wait_for(proc.stdout.readline(), timeout=60)
-    assert line.startswith(b"READY "), log.read_text()[-2000:]
+    assert line.startswith(b"READY "), await asyncio.to_thread(log.read_text)
     return proc, line.split()[1].decode()
 
 
@@ -73,7 +73,8 @@ async def until(check: Any, *, timeout: float = 60.0, log: Path | None = None) -
         if value:
             return value
         await asyncio.sleep(0.05)
-    raise AssertionError("timed out waiting; server log:\n" + (log.read_text()[-3000:] if log else ""))
+    text = await asyncio.to_thread(log.read_text) if log else ""
+    raise AssertionError("timed out waiting; server log:\n" + text[-3000:])
 
 
 @pytest.mark.slow
@@ -136,7 +137,8 @@ async def test_create_retried_after_timeout_while_server_dies_mid_upload_posts_o
             again = await retried()
             server.terminate()
             assert await server.wait() == 0, log.read_text()[-2000:]
-    assert again is not None and again["id"] == first["id"] == done["id"]
+    assert again is not None
+    assert again["id"] == first["id"] == done["id"]
     complete = [r for r in state.published if r.status == "PUBLISH_COMPLETE"]
     assert len(complete) == 1
     assert complete[0].sha256 == hashlib.sha256(clip.read_bytes()).hexdigest()

@@ -84,7 +84,8 @@ async def test_a_receiver_failing_three_times_gets_the_event_again_with_the_same
     served.clock.advance(3600)
     assert await served.api.outbox.deliver_due() == 0  # delivered: nothing more is sent
     ids = [headers["Crosspost-Event-Id"] for headers, _ in receiver.received]
-    assert len(ids) == 4 and len(set(ids)) == 1
+    assert len(ids) == 4
+    assert len(set(ids)) == 1
     bodies = {body for _, body in receiver.received}
     assert len(bodies) == 1  # the very same bytes every time
     assert [h["Crosspost-Delivery-Attempt"] for h, _ in receiver.received] == ["1", "2", "3", "4"]
@@ -218,7 +219,9 @@ async def test_private_addresses_are_refused_unless_the_operator_allows_them(
     await served.deliver()
     assert receiver.received == []
     [attempt] = await served.api.store.list_attempts()
-    assert attempt.error is not None and "refused" in attempt.error and "--allow-private-webhooks" in attempt.error
+    assert attempt.error is not None
+    assert "refused" in attempt.error
+    assert "--allow-private-webhooks" in attempt.error
     [delivery] = await served.api.store.list_deliveries()
     assert delivery.state == "failed"
 
