@@ -121,6 +121,7 @@ def media_host_ready(settings: Settings) -> bool:
     ``host_media`` and without this hook counts as always ready. Synchronous only; cheap (called
     for every validation).
     """
+    raise NotImplementedError  # a specification: pluggy calls the implementations, never this
 
 
 # -- lifecycle events ---------------------------------------------------------------------------

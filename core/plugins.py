@@ -113,12 +113,13 @@ def _adapt(hook: str, impl: pluggy.HookImpl) -> None:
                 f"({'each sees the previous result' if hook == 'rewrite_post' else 'the first URL wins'}); "
                 "implement it as a plain hook instead"))
         return
-    if hook in LOGGED_HOOKS:
-        impl.function = _guarded(impl.function, impl.plugin_name, hook, on_error=_log_failure)
-    elif hook in PROBLEM_HOOKS:
-        impl.function = _guarded(impl.function, impl.plugin_name, hook, on_error=_as_problems)
-    elif hook not in ITERATED_HOOKS:
-        impl.function = _guarded(impl.function, impl.plugin_name, hook, on_error=None)
+    if hook in ITERATED_HOOKS:
+        return
+    on_error = _log_failure if hook in LOGGED_HOOKS else _as_problems if hook in PROBLEM_HOOKS else None
+    # pluggy stops a call at the first exception; the contracts above need it per implementation,
+    # so the implementation's function is wrapped in place (a plain slot at run time; typed Final
+    # only to keep callers from swapping it by accident).
+    setattr(impl, "function", _guarded(impl.function, impl.plugin_name, hook, on_error=on_error))  # noqa: B010
 
 
 def _log_failure(plugin: str, hook: str, exc: Exception) -> None:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import site
+import subprocess
 import sys
 import sysconfig
 import tomllib

@@ -5,8 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 import textwrap
-from collections.abc import Iterator
-from collections.abc import Generator
+from collections.abc import Generator, Iterator
 from importlib import metadata
 from pathlib import Path
 from types import SimpleNamespace
@@ -95,7 +94,8 @@ def test_the_builtin_plugins_are_crosspost_s_own_entry_points() -> None:
     infos = {i.name: i for i in Hooks(make_plugin_manager(entry_points=False)).plugin_infos()}
 
     assert {"tiktok", "s3host"} <= set(infos)
-    assert infos["tiktok"].builtin and infos["s3host"].builtin
+    assert infos["tiktok"].builtin
+    assert infos["s3host"].builtin
     assert infos["tiktok"].version == metadata.version("crosspost")
 
 
