@@ -122,13 +122,15 @@ class JobRunner:
             account = await self._rt.accounts.get(job.target.platform, job.target.account)
             if account.needs_login:
                 raise _NeedsLogin(f"account {account.key} needs a new login")
+        fresh = self._preparer.take(job.id)
         if ctx.checkpoint:
             # The platform already holds part of this post: finish it rather than judge it again.
             ready = await self._preparer.narrow(post, job.target, platform)
         else:
-            prepared = await self._preparer.check(post, job.target, job.target, platform, ctx)
+            prepared = fresh or await self._preparer.check(post, job.target, job.target, platform, ctx)
             for warning in prepared.validation.warnings:
                 ctx.warn(warning)
+            ctx.validation = prepared.validation
             ready = prepared.post
         if ctx.status is JobStatus.VALIDATING:
             await ctx.save(ctx.checkpoint, status=JobStatus.UPLOADING)
