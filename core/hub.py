@@ -222,7 +222,8 @@ class Hub:
         try:
             record, checked = await self._submit(post)
             for job_id, prepared in checked.items():
-                self._preparer.remember(job_id, prepared)  # the first run reuses this check
+                if prepared.deferred is None:
+                    self._preparer.remember(job_id, prepared)  # the first run reuses this check
             while True:
                 await self._work(until_idle=True, concurrency=None, stop=None, post_id=record.id)
                 row = await self._row(record.id)
