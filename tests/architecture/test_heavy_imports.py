@@ -50,3 +50,8 @@ def test_the_tiktok_platform_loads_media_libraries_only_when_it_probes() -> None
 def test_tiktok_sans_io_modules_import_no_io_or_media_library(module: str) -> None:
     assert loaded_after(f"import crosspost.plugins.tiktok.{module}", (*MEDIA_LIBRARIES, "aiohttp")) == []
 
+
+
+def test_importing_storage_loads_no_hooks() -> None:
+    code = "import crosspost.storage, crosspost.storage.sqlite, crosspost.storage.transfer"
+    assert loaded_after(code, ("pluggy", "crosspost.core.hookspecs", "crosspost.core.plugins")) == []
