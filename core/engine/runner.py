@@ -26,7 +26,7 @@ from datetime import timedelta
 
 from crosspost.core.account_store import blocked_key
 from crosspost.core.convert import error_info
-from crosspost.core.engine.context import RunContext
+from crosspost.core.engine.context import RunContext, opened_checkpoint
 from crosspost.core.engine.runtime import Runtime
 from crosspost.core.engine.validation import Preparer
 from crosspost.core.errors import (
@@ -95,7 +95,14 @@ class JobRunner:
         account = None
         if platform is not None and platform.needs_account and job.target.account:
             account = rt.accounts.access(job.target.platform, job.target.account)
-        ctx = RunContext(rt, job, account=account)
+        try:
+            checkpoint = opened_checkpoint(rt, job)
+        except CrosspostError as exc:
+            # Fail now, with the fix, rather than crash the task and leave the job leased until
+            # its lease runs out (then every worker would claim it and crash again).
+            await self._fail(RunContext(rt, job, account=account, checkpoint={}), exc)
+            return
+        ctx = RunContext(rt, job, account=account, checkpoint=checkpoint)
         if job.cancel_requested:
             await self._cancel(ctx, platform)
             return
