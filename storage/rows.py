@@ -20,7 +20,7 @@ import cattrs
 from cattrs.preconf.json import make_converter
 
 from crosspost.core.models import ErrorInfo, JobStatus, Media, Post, Target
-from crosspost.storage.base import AccountRow, EventRow, JobRow, Lease, PostRow
+from crosspost.storage.base import AccountRow, EventRow, JobRow, Lease, NewEvent, NewPost, PostRow
 
 
 class Row(Protocol):
@@ -140,3 +140,23 @@ def account_row(row: Row, decode: Decoders) -> AccountRow:
 def event_row(row: Row, decode: Decoders) -> EventRow:
     return EventRow(id=row["id"], at=decode.time(row["at"]), kind=row["kind"], post_id=row["post_id"],
                     job_id=row["job_id"], data=decode.json(row["data"]))
+
+
+def inserted_post_row(new: NewPost) -> PostRow:
+    """The row :meth:`~crosspost.storage.base.Storage.insert_post` just wrote, built from what it
+    wrote instead of read back (no read-after-write): a new job is unclaimed, unstarted, at 0
+    attempts, with an empty checkpoint."""
+    now = new.created_at
+    jobs = tuple(
+        JobRow(id=job.id, post_id=new.id, position=position, target=job.target, status=job.status,
+               run_at=job.run_at, attempts=0, lease=None, lease_until=None, cancel_requested=False,
+               blocked_on=None, checkpoint={}, publish_id=None, post_url=None, warnings=tuple(job.warnings),
+               error=job.error, started_at=None, created_at=now, updated_at=now, finished_at=None)
+        for position, job in enumerate(new.jobs))
+    return PostRow(id=new.id, post=new.post, created_at=now, updated_at=now, jobs=jobs)
+
+
+def started_event(post_id: str, job_id: str, *, owner: str, token: int, resumed: bool) -> NewEvent:
+    """The ``started`` event a claim with ``log_start`` writes."""
+    return NewEvent(kind="started", post_id=post_id, job_id=job_id,
+                    data={"owner": owner, "token": token, "resumed": resumed})

@@ -47,6 +47,10 @@ def post_json(post: Post) -> str:
     return dumps(rows.post_value(post))
 
 
+def post_from_body(text: str) -> Post:
+    return rows.post_from_value(DECODERS.json(text))
+
+
 def error_json(error: ErrorInfo | None) -> str | None:
     value = rows.error_value(error)
     return None if value is None else dumps(value)

@@ -106,16 +106,14 @@ class JobRunner:
         if job.cancel_requested:
             await self._cancel(ctx, platform)
             return
-        row = await rt.storage.get_post(job.post_id)
-        if platform is None or row is None:
+        post = await rt.storage.get_post_body(job.post_id)
+        if platform is None or post is None:
             await self._fail(ctx, unusable or CrosspostError(f"post {job.post_id} is gone"))
             return
-        started = NewEvent(kind="started", post_id=job.post_id, job_id=job.id, data={
-            "owner": ctx.lease.owner, "token": ctx.lease.token, "resumed": bool(job.checkpoint)})
-        await rt.storage.add_event(started, now=rt.clock.now())
+        # The "started" event was written with the claim (Worker: claim_job(log_start=True)).
         ctx.emit(message="resuming" if job.checkpoint else "")
         try:
-            outcome = await self._attempt(job, row.post, platform, ctx)
+            outcome = await self._attempt(job, post, platform, ctx)
         except Cancelled:
             await self._on_cancelled(ctx, platform)
         except Exception as exc:

@@ -127,3 +127,11 @@ def test_repeat_summarises_each_figure_as_median_min_and_max() -> None:
     assert help_time["min"] <= help_time["value"] <= help_time["max"]
     assert len(help_time["values"]) == 2
     assert figures[-1]["figure"] == "load_average_1m"
+
+
+def test_statements_per_post_counts_statements_and_transactions() -> None:
+    figures = by_name(run_script("statements_per_post.py", "--quick"), "statements_per_post")
+    assert set(figures) == {"statements_per_post", "transactions_per_post"}
+    [statements] = figures["statements_per_post"]
+    assert statements["value"] == sum(statements["by_kind"].values())
+    assert statements["by_kind"]["BEGIN"] == figures["transactions_per_post"][0]["value"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -45,3 +45,43 @@ async def test_reading_a_stored_post_never_runs_the_user_converter(
     assert row is not None
     assert row.post == POST
     assert [j.target for j in row.jobs] == list(POST.targets)
+
+
+def new_post(post_id: str = "p1") -> NewPost:
+    jobs = tuple(NewJob(id=f"{post_id}-j{i}", target=t, status=JobStatus.QUEUED, run_at=T0, warnings=("w",))
+                 for i, t in enumerate(POST.targets))
+    return NewPost(id=post_id, post=POST, created_at=T0, jobs=jobs)
+
+
+async def test_insert_returns_exactly_what_a_read_gives_without_reading_back(storage: Storage) -> None:
+    inserted, created = await storage.insert_post(new_post())
+
+    assert created
+    assert inserted == await storage.get_post("p1")
+
+
+async def test_a_post_body_is_one_read_without_jobs(storage: Storage) -> None:
+    await storage.insert_post(new_post())
+
+    assert await storage.get_post_body("p1") == POST
+    assert await storage.get_post_body("nope") is None
+
+
+async def test_a_claim_can_log_its_start_in_the_same_write(storage: Storage) -> None:
+    await storage.insert_post(new_post())
+
+    job = await storage.claim_job("w1", now=T0, lease_until=T0 + timedelta(seconds=60), log_start=True)
+
+    assert job is not None
+    assert job.lease is not None
+    [event] = [e for e in await storage.list_events(job_id=job.id)]
+    assert (event.kind, event.post_id, event.at) == ("started", "p1", T0)
+    assert event.data == {"owner": "w1", "token": job.lease.token, "resumed": False}
+
+
+async def test_a_claim_logs_nothing_unless_asked_or_when_nothing_is_due(storage: Storage) -> None:
+    await storage.insert_post(new_post())
+
+    assert await storage.claim_job("w1", now=T0, lease_until=T0 + timedelta(seconds=60)) is not None
+    assert await storage.claim_job("w1", now=T0 - timedelta(days=1), lease_until=T0, log_start=True) is None
+    assert await storage.list_events(post_id="p1") == []
