@@ -100,9 +100,15 @@ class RunContext(BaseContext):
         self.post_id = job.post_id
         self.lease: Lease = job.lease
         self.status = job.status
+        self.next_status: JobStatus | None = None
+        """The status the next :meth:`save` writes when the platform names none (the engine's
+        own step, e.g. VALIDATING -> UPLOADING, batched with the platform's first write)."""
         self.warnings.extend(job.warnings)  # kept from submission (validation, schedule notes)
 
     async def save(self, checkpoint: Mapping[str, Any], *, status: JobStatus | None = None) -> None:
+        if status is None:
+            status = self.next_status
+        self.next_status = None
         now = self.clock.now()
         changed = status is not None and status is not self.status
         event = None

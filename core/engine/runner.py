@@ -138,7 +138,9 @@ class JobRunner:
             ctx.validation = prepared.validation
             ready = prepared.post
         if ctx.status is JobStatus.VALIDATING:
-            await ctx.save(ctx.checkpoint, status=JobStatus.UPLOADING)
+            # Validated: the job is uploading from here. Written with the platform's first save
+            # (every side effect is preceded by one), not as a transaction of its own.
+            ctx.next_status = JobStatus.UPLOADING
         return await platform.publish(ready, ctx)
 
     # -- results -----------------------------------------------------------------------------
