@@ -46,9 +46,13 @@ async def serve(creators: int) -> None:
         await stop.wait()
         loop.remove_reader(sys.stdin.fileno())
         routes = collections.Counter(f"{r.route} {r.status}" for r in state.requests)
+        asked_at: dict[str, list[float]] = {}
+        for record in state.requests:  # when each request of each route started, in order
+            asked_at.setdefault(record.route, []).append(record.time)
         published = collections.Counter(p.status for p in state.published)
         _say({"cpu_s": time.process_time(), "ready_cpu_s": ready_cpu, "requests": len(state.requests),
-              "routes": dict(routes), "publishes": dict(published)})
+              "routes": dict(routes), "publishes": dict(published),
+              "asked_at": {route: sorted(times) for route, times in asked_at.items()}})
 
 
 def _say(line: dict[str, Any]) -> None:

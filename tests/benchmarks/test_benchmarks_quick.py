@@ -127,3 +127,14 @@ def test_repeat_summarises_each_figure_as_median_min_and_max() -> None:
     assert help_time["min"] <= help_time["value"] <= help_time["max"]
     assert len(help_time["values"]) == 2
     assert figures[-1]["figure"] == "load_average_1m"
+
+
+def test_cli_post_times_the_crosspost_command_against_curl_end_to_end() -> None:
+    figures = by_name(run_script("cli_post.py", "--quick"), "cli_post")
+    for name in ("crosspost_wall_s", "crosspost_upload_done_s", "crosspost_peak_rss_mib", "crosspost_first_request_s",
+                 "crosspost_upload_start_s", "end_to_end_vs_curl"):
+        assert name in figures, name
+    [first] = figures["crosspost_first_request_s"]
+    [done] = figures["crosspost_upload_done_s"]
+    assert 0 < first["value"] <= done["value"], "the first request precedes the end of the upload"
+    assert figures["crosspost_peak_rss_mib"][0]["value"] > 0
