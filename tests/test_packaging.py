@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import site
 import subprocess
 import sys
 import sysconfig
@@ -46,7 +45,9 @@ def test_a_built_wheel_imports_the_same_way_in_a_fresh_venv(tmp_path: Path) -> N
     # Dependencies come from the test environment; crosspost itself only from the wheel.
     site = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
                           check=True, capture_output=True, text=True).stdout.strip()
-    Path(site, "test-deps.pth").write_text("".join(f"{path}\n" for path in _dependency_dirs()))
+    # (A venv made with --system-site-packages keeps them outside its own purelib.)
+    folders = dict.fromkeys([sysconfig.get_path("purelib"), *(p for p in sys.path if p.endswith("-packages"))])
+    Path(site, "test-deps.pth").write_text("".join(f"{f}\n" for f in folders))
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     code = ("import crosspost.core, crosspost.storage, crosspost.plugins.tiktok, crosspost.testing;"
             "print(crosspost.core.__file__)")
@@ -61,13 +62,6 @@ def test_a_built_wheel_imports_the_same_way_in_a_fresh_venv(tmp_path: Path) -> N
                              text=True, env=env, cwd=tmp_path).stdout.split()
     assert plugins == ["s3host=crosspost.plugins.s3host.plugin:builtin",
                        "tiktok=crosspost.plugins.tiktok.plugin:builtin"]
-
-
-def _dependency_dirs() -> list[str]:
-    """This interpreter's site folders (a venv made with --system-site-packages has its
-    dependencies in the base one). They come after the fresh venv's own folder on sys.path, so
-    the wheel's crosspost is found before any editable crosspost's metadata there."""
-    return [d for d in dict.fromkeys([sysconfig.get_path("purelib"), *site.getsitepackages()]) if Path(d).is_dir()]
 
 
 _PLUGINS_FROM_THE_WHEEL = """
