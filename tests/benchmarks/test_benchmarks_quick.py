@@ -60,7 +60,8 @@ def test_startup_prints_help_time_and_the_slowest_imports() -> None:
     assert figures["import_core_ms"][0]["value"] is not None, "the importtime output could be read"
     top = figures["import_top_ms"]
     assert [f["rank"] for f in top] == list(range(1, len(top) + 1))
-    assert any(f["module"] == "crosspost.core" for f in top)
+    # Slowest first. (crosspost.core itself resolves its names lazily, so it need not be listed.)
+    assert [f["value"] for f in top] == sorted((f["value"] for f in top), reverse=True)
 
 
 def test_scheduler_prints_claim_and_insert_percentiles_for_both_sizes_and_their_growth() -> None:
