@@ -141,7 +141,9 @@ async def media_host(tmp_path: Path, tiktok_emulator: EmulatorServer) -> AsyncIt
 
 @pytest.fixture
 def crosspost_plugins(cdn: Cdn, media_host: LoopbackMediaHost) -> list[object]:
-    return [SeedMedia(cdn), media_host]
+    from crosspost.plugins.tiktok import plugin as tiktok
+
+    return [tiktok, SeedMedia(cdn), media_host]
 
 
 @pytest.fixture

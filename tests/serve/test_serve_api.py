@@ -150,7 +150,7 @@ async def test_zernio_x_request_id_replays_as_200_with_the_existing_post(served:
 async def test_a_create_never_waits_for_the_publish(served: Served) -> None:
     resp = await served.client.post("/v1/posts", headers=served.headers("native"), json=RELAY_BODY)
     body = await resp.json()
-    assert resp.status == 201
+    assert resp.status == 201, body
     assert body["status"] == "publishing"
     assert served.emulator.state.published == []  # nothing sent yet: the worker does that
     await served.work()
