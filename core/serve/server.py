@@ -49,6 +49,8 @@ async def open_api(hub: Hub, config: ServeConfig, *, webhook_http: Any = None,
                         allow=AllowList.from_settings(hub.settings), allow_private=config.allow_private_webhooks)
         api = Api(hub=hub, store=store, posts=posts, outbox=outbox, config=config)
         api_holder["api"] = api
+        # A job changed state in this process: fan its event out now instead of at the next poll.
+        stack.callback(hub.subscribe(lambda _event: outbox.wake.set()))
         yield api, dialects
 
 
