@@ -332,7 +332,7 @@ class PublishRun:
     # -- status ----------------------------------------------------------------------------------
 
     async def _poll(self) -> Outcome:
-        policy = self.platform.poll
+        policy = self.platform.poll_policy(self.ctx.settings)
         clock = self.ctx.clock
         started = clock.monotonic()
         delay = policy.first

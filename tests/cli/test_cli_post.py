@@ -163,7 +163,7 @@ def test_hosted_service_payload_is_imported(tiktok: CliRunner, tmp_path: Path) -
     problems = output.get("error", {}).get("problems", [])
     assert not [p for p in problems if "unknown key" in p["message"]], problems
     human = invoke(tiktok, "post", str(tmp_path / "zernio.json"), "--dry-run")
-    assert "note: read as a zernio request" in human.stdout
+    assert "note: read as a Zernio/SocialSyncerAPI request" in human.stdout
 
 
 def test_no_wait_stores_the_post_and_the_worker_publishes_it(
