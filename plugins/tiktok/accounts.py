@@ -1,5 +1,5 @@
 """TikTok's doors beyond posting: accounts (import tokens, browser login, creator info, revoke),
-the webhook receiver and the emulator.
+the webhook receiver, the emulator, and the CLI's view of its options (announce, ``--brand``).
 
 What a caller may rely on (``crosspost accounts add|login|info|remove`` and the REST API go
 through :class:`~crosspost.core.hub.Hub`, which calls these):
@@ -29,6 +29,7 @@ from crosspost.core.errors import AuthError, ConfigError, PlatformError
 
 if TYPE_CHECKING:
     from crosspost.core.account_flows import ServiceContext
+    from crosspost.core.options import OptionSpec
     from crosspost.core.platform import AccountAccess
     from crosspost.plugins.tiktok.client import TikTokClient
     from crosspost.plugins.tiktok.creator import CreatorInfo
@@ -212,6 +213,14 @@ class TikTokAccounts:
         from crosspost.plugins.tiktok.demo import TikTokEmulator
 
         return TikTokEmulator()
+
+    def option_from_flag(self, spec: OptionSpec, value: Any) -> Any:
+        """``--brand organic --brand content`` -> ``commercial_content_type: both``."""
+        from crosspost.plugins.tiktok.options import BRAND_FLAGS
+
+        if spec.name == "commercial_content_type":
+            return BRAND_FLAGS[frozenset(value)]
+        return list(value) if isinstance(value, tuple) else value
 
     def announce(self, info: AccountInfo) -> list[str]:
         """Who the post goes out as, and the consent line TikTok's guidelines ask apps to show."""
