@@ -112,7 +112,8 @@ async def demo_world(folder: Path, hooks: Hooks) -> AsyncIterator[tuple[Hub, lis
         demo_hooks = Hooks(hooks.pm)
         for plugin in plugins:
             demo_hooks.register(plugin)
-        stack.callback(lambda: [demo_hooks.unregister(p) for p in plugins])
+        for plugin in plugins:
+            stack.callback(demo_hooks.unregister, plugin)
         hub = await stack.enter_async_context(Hub.open(Settings.from_env(env), hooks=demo_hooks))
         yield hub, started
 

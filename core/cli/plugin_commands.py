@@ -9,7 +9,6 @@ raises is reported by name and skipped; the other plugins' commands stay.
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 import click
 import pluggy
@@ -24,6 +23,7 @@ class _Registrar(click.Group):
 
     def __init__(self, root: click.Group, owner: str, owners: dict[str, str]) -> None:
         super().__init__(name=root.name)
+        self.commands = root.commands  # what a plugin reads back is the real command set
         self._root = root
         self._owner = owner
         self._owners = owners
@@ -37,14 +37,6 @@ class _Registrar(click.Group):
             raise PluginError(self._owner, f"command {name!r} is already added by plugin {other!r}")
         self._owners[name] = self._owner
         self._root.add_command(cmd, name)
-
-    @property
-    def commands(self) -> dict[str, click.Command]:  # type: ignore[override]
-        return self._root.commands
-
-    @commands.setter
-    def commands(self, value: Any) -> None:
-        """click.Group.__init__ sets it; the root's commands are the ones that count."""
 
 
 def install_commands(root: click.Group, pm: pluggy.PluginManager) -> dict[str, str]:

@@ -218,8 +218,8 @@ def with_flag_names(exc: InvalidPost, platforms: Mapping[str, Platform]) -> Inva
                 flag_of[f"target_options.{platform}.{name}"] = flag.spelled
     problems = []
     for p in exc.problems:
-        flag = flag_of.get(p.field) or flag_of.get(p.field.split("[", 1)[0])
-        message = f"{p.message} (flag {flag})" if flag else p.message
+        named = flag_of.get(p.field) or flag_of.get(p.field.split("[", 1)[0])
+        message = f"{p.message} (flag {named})" if named else p.message
         problems.append(Problem(field=p.field, message=message))
     return InvalidPost(problems)
 

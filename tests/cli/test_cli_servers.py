@@ -70,7 +70,8 @@ def test_tiktok_emulator_command_takes_tiktoks_options(base_env: dict[str, str])
         info = read_json_object(child)
         env = info["env"]
         account = info["account"]
-        assert isinstance(env, dict) and isinstance(account, dict)
+        assert isinstance(env, dict)
+        assert isinstance(account, dict)
         runner = CliRunner(env={**base_env, **env})
         assert invoke(runner, "accounts", "add", "tiktok", "demo", "--access-token", account["access_token"],
                       "--refresh-token", account["refresh_token"]).exit_code == 0

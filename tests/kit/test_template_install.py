@@ -144,7 +144,8 @@ def test_the_readmes_try_it_block_runs_verbatim(fresh_venv: Path, cli_env: dict[
 
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Added example:main (@example.user)" in done.stdout
-    assert "example:main" in done.stdout and "published" in done.stdout
+    assert "example:main" in done.stdout
+    assert "published" in done.stdout
 
 
 def test_a_wrong_token_is_refused_before_anything_is_stored(fresh_venv: Path, cli_env: dict[str, str],
