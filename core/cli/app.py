@@ -88,6 +88,9 @@ class CrosspostGroup(click.Group):
             raise click.exceptions.Exit(render_error(exc, ctx.ensure_object(CliState))) from None
 
 
+FILE_ERRORS = (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError)
+
+
 def render_error(exc: BaseException, cli_state: CliState) -> int:
     """Print ``exc`` for a person (or as the JSON error object) and return the exit code."""
     code, payload, text = describe(exc)
@@ -121,6 +124,11 @@ def describe(exc: BaseException) -> tuple[int, dict[str, Any], str]:
         return EXIT_FAILED, exc.to_dict(), text
     if isinstance(exc, CrosspostError):
         return EXIT_FAILED, exc.to_dict(), f"Error: {exc}"
+    if isinstance(exc, FILE_ERRORS) and exc.filename:
+        # A path the user gave cannot be used (a missing folder, no permission): input, not a bug.
+        where = str(exc.filename).removesuffix(".part")
+        text = f"Error: cannot use {where}: {exc.strerror}. Check the path (and its folder) and run the command again."
+        return EXIT_INVALID, {"code": "file_error", "message": f"{where}: {exc.strerror}"}, text
     text = (f"Unexpected error: {type(exc).__name__}: {exc}. Run the command again with --verbose "
             "to see the traceback, and please report it.")
     return EXIT_FAILED, {"code": "internal", "message": f"{type(exc).__name__}: {exc}"}, text
