@@ -42,14 +42,10 @@ def _walk(command: click.Command, ctx: click.Context) -> Iterator[click.Context]
 
 def builtin_hooks() -> Hooks:
     """crosspost's own plugins only: the reference must not depend on what else is installed."""
-    from importlib import metadata
+    from crosspost.core.cli import commands
+    from crosspost.core.plugins import Hooks, make_plugin_manager
 
-    from crosspost.core.cli.context import make_cli_hooks
-    from crosspost.core.plugins import ENTRY_POINT_GROUP
-
-    others = {ep.name for ep in metadata.entry_points(group=ENTRY_POINT_GROUP)
-              if ep.dist is None or ep.dist.name != "crosspost"}
-    return make_cli_hooks(frozenset(others))
+    return Hooks(make_plugin_manager(entry_points=False, extra=[commands]))
 
 
 def render_markdown(root: click.Command | None = None) -> str:

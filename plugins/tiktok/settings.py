@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from crosspost.core.options import SettingSpec
 from crosspost.plugins.tiktok.chunks import DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE
-from crosspost.plugins.tiktok.oauth import DEFAULT_API_BASE, DEFAULT_AUTH_BASE
+from crosspost.plugins.tiktok.oauth import DEFAULT_AUTH_BASE
+from crosspost.plugins.tiktok.requests import DEFAULT_API_BASE
 
 SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec(name="client_key", help="Your TikTok app's client key (developer portal); needed to log in, "
