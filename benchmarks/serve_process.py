@@ -17,7 +17,7 @@ import os
 import signal
 import sys
 
-from crosspost.core.cli.demo import fast_polling_tiktok
+from crosspost.plugins.tiktok.demo import fast_polling_tiktok
 from crosspost.core.engine import Timing
 from crosspost.core.hub import Hub
 from crosspost.core.plugins import Hooks, make_plugin_manager

@@ -20,12 +20,12 @@ from typing import Any
 
 import attrs
 
-from crosspost.core.importers import ImportedOptions
+from crosspost.core.importers import ImportedOptions, ImportedRequest
 from crosspost.core.services import detect_shape, read_request
 from crosspost.plugins.tiktok.service_settings import INVERSION_NOTE, POSTPOST_NAMES, import_settings
 
-__all__ = ["INVERSION_NOTE", "POSTPOST_NAMES", "SHAPES", "ImportResult", "detect_shape", "import_request",
-           "import_with_notes"]
+__all__ = ["INVERSION_NOTE", "POSTPOST_NAMES", "SHAPES", "SHAPE_NAMES", "HostedServiceImporter", "ImportResult",
+           "detect_shape", "import_request", "import_with_notes"]
 
 SHAPES = ("crosspost", "zernio", "late", "postpost")
 
@@ -66,3 +66,22 @@ def import_with_notes(
         return ImportResult(shape=shape, request=dict(payload))
     read = read_request(shape, payload, tiktok_settings, account_map=account_map, strict=True)
     return ImportResult(shape=shape, request=read.request, notes=read.notes)
+
+
+SHAPE_NAMES: Mapping[str, str] = {"zernio": "Zernio/SocialSyncerAPI", "late": "Late", "postpost": "PostPost"}
+"""How each shape is named to the user: Zernio and SocialSyncerAPI send the same body, so a
+SocialSyncerAPI request is never announced as Zernio's alone."""
+
+
+class HostedServiceImporter:
+    """The ``register_importers`` door over :func:`import_with_notes` (crosspost's own shape is
+    left to core)."""
+
+    name = "tiktok-hosted-services"
+
+    def read(self, data: Mapping[str, Any]) -> ImportedRequest | None:
+        result = import_with_notes(data)
+        if result is None or result.shape == "crosspost":
+            return None
+        return ImportedRequest(shape=SHAPE_NAMES.get(result.shape, result.shape), request=result.request,
+                               notes=result.notes)

@@ -21,7 +21,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from crosspost.core.accounts import Account
-from crosspost.core.cli.demo_media import LoopbackMediaHost
+from crosspost.plugins.tiktok.demo import LoopbackMediaHost
 from crosspost.core.clock import FakeClock
 from crosspost.core.hookspecs import hookimpl
 from crosspost.core.hub import Hub
