@@ -17,7 +17,6 @@ import os
 import signal
 import sys
 
-from crosspost.plugins.tiktok.demo import fast_polling_tiktok
 from crosspost.core.engine import Timing
 from crosspost.core.hub import Hub
 from crosspost.core.plugins import Hooks, make_plugin_manager
@@ -25,6 +24,7 @@ from crosspost.core.serve import keys
 from crosspost.core.serve.config import ServeConfig
 from crosspost.core.serve.server import run
 from crosspost.core.settings import Settings
+from crosspost.plugins.tiktok.demo import fast_polling_tiktok
 from crosspost.storage.serve_tables import ApiKeyRow, serve_store
 
 TIMING = Timing(lease=2.0, heartbeat=0.3, poll=0.2, idle_horizon=60.0, shutdown_grace=0.0)

@@ -21,7 +21,6 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from crosspost.core.accounts import Account
-from crosspost.plugins.tiktok.demo import LoopbackMediaHost
 from crosspost.core.clock import FakeClock
 from crosspost.core.hookspecs import hookimpl
 from crosspost.core.hub import Hub
@@ -31,6 +30,7 @@ from crosspost.core.serve.api import Api, Dialect
 from crosspost.core.serve.app import make_app
 from crosspost.core.serve.config import ServeConfig
 from crosspost.core.serve.server import open_api
+from crosspost.plugins.tiktok.demo import LoopbackMediaHost
 from crosspost.plugins.tiktok.emulator import EmulatorServer
 from crosspost.testing.media import make_image, make_video
 
@@ -141,9 +141,7 @@ async def media_host(tmp_path: Path, tiktok_emulator: EmulatorServer) -> AsyncIt
 
 @pytest.fixture
 def crosspost_plugins(cdn: Cdn, media_host: LoopbackMediaHost) -> list[object]:
-    from crosspost.plugins.tiktok import plugin as tiktok
-
-    return [tiktok, SeedMedia(cdn), media_host]
+    return [SeedMedia(cdn), media_host]
 
 
 @pytest.fixture
