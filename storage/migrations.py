@@ -131,6 +131,13 @@ async def m003_rate_events_and_locks(db: aiosqlite.Connection) -> None:
     )
 
 
+@migration
+async def m004_metrics(db: aiosqlite.Connection) -> None:
+    from crosspost.storage.sqlite_metrics import SCHEMA
+
+    await _run(db, *SCHEMA)
+
+
 def names() -> list[str]:
     """Every migration's name, in order (a database with all of them pending is new)."""
     return [name for name, _ in MIGRATIONS]

@@ -30,6 +30,7 @@ from crosspost.storage.base import (
     NewPost,
     PostRow,
 )
+from crosspost.storage.sqlite_metrics import SqliteMetrics
 from crosspost.storage.sqlite_rows import (
     dt_or_none,
     dumps,
@@ -110,7 +111,7 @@ async def connect(url_or_path: str, *, migrate: bool = True, busy_timeout: float
     return storage
 
 
-class SqliteStorage(SqliteShared):
+class SqliteStorage(SqliteShared, SqliteMetrics):
     """:class:`~crosspost.storage.base.Storage` on one SQLite file."""
 
     backend = "sqlite"

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from crosspost.storage.postgres.metrics import STATEMENTS as METRIC_STATEMENTS
+
 if TYPE_CHECKING:
     from crosspost.storage.postgres.rows import Conn
 
@@ -116,6 +118,7 @@ MIGRATIONS: tuple[Migration, ...] = (
             until TIMESTAMPTZ NOT NULL
         )""",
     )),
+    Migration(name="0004_metrics", statements=METRIC_STATEMENTS),
 )
 """Every migration, in the order they apply."""
 
