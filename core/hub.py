@@ -56,6 +56,7 @@ if TYPE_CHECKING:
     from crosspost.core.account_flows import AccountField, AccountInfo, LoginStart, ServiceContext
     from crosspost.core.accounts import Account
     from crosspost.core.metrics import AccountMetrics
+    from crosspost.core.metrics_report import TargetMetrics
 
 __all__ = ["Hub", "PostNotFound", "PostRecord", "PostStateError", "ProgressEvent", "Timing"]
 
@@ -453,6 +454,15 @@ class Hub:
         """Run one metrics round now: discover published targets, resolve public ids, take every
         reading that is due. Workers do this on their own every ``COLLECT_EVERY`` seconds."""
         return await self._metrics.run_due()
+
+    async def post_metrics(self, post_id: str) -> list[TargetMetrics]:
+        """Every target of the post with its metrics state and readings, oldest first
+        (:class:`PostNotFound` for an unknown id)."""
+        from crosspost.core.metrics_report import post_metrics
+
+        row = await self._row(post_id)
+        specs = {name: p.metrics for name, p in self._rt.hooks.platforms().items()}
+        return await post_metrics(row, self._metrics.store, specs)
 
     async def account_metrics(self, target: Target | str) -> AccountMetrics:
         """An account's totals now (``tiktok:main``), read from the platform and kept as a row."""

@@ -104,3 +104,14 @@ async def add_account(hub: Hub, creator: Creator, clock: FakeClock, scopes: tupl
 def creator(emulator_state: EmulatorState) -> Creator:
     return emulator_state.add_creator(username="week.creator", nickname="Week Creator", scopes=ANALYTICS_SCOPES,
                                       access_token="act.analytics", refresh_token="rft.analytics")
+
+
+async def publish_and_read_a_week(hub: Hub, creator: Creator, clock: FakeClock) -> str:
+    """Publish one video, then take the 1 h, 24 h and 7 d readings; the post's id."""
+    await add_account(hub, creator, clock, ANALYTICS_SCOPES)
+    record = await hub.publish(video_post())
+    await hub.collect_metrics()
+    for hours in (1, 24, 7 * 24):
+        clock.advance(hours * 3600 - (clock.now() - record.created_at).total_seconds() + 60)
+        await hub.collect_metrics()
+    return record.id
