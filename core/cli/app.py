@@ -135,6 +135,7 @@ def _register() -> None:
     from crosspost.core.cli import (
         accounts,
         creator,
+        dashboard_cmd,
         demo,
         emulator_cmd,
         jobs,
@@ -146,7 +147,7 @@ def _register() -> None:
     )
 
     for module in (post, jobs, accounts, creator, plugins_cmd, demo, emulator_cmd, webhooks_cmd,
-                   storage_cmd, stats_cmd):
+                   storage_cmd, stats_cmd, dashboard_cmd):
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 
 from crosspost.core.accounts import Account
@@ -115,3 +116,24 @@ async def publish_and_read_a_week(hub: Hub, creator: Creator, clock: FakeClock) 
         clock.advance(hours * 3600 - (clock.now() - record.created_at).total_seconds() + 60)
         await hub.collect_metrics()
     return record.id
+
+
+@attrs.frozen(kw_only=True)
+class Scenario:
+    """A week on one account: a published video read three times, a failed post, a scheduled one."""
+
+    published: str
+    failed: str
+    scheduled: str
+    scheduled_day: str
+
+
+SCHEDULED_AT = "2026-03-12T15:30:00Z"
+
+
+async def build_scenario(hub: Hub, creator: Creator, clock: FakeClock, emulator_state: EmulatorState) -> Scenario:
+    published = await publish_and_read_a_week(hub, creator, clock)
+    emulator_state.fail_next_publish("frame_rate_check_failed")
+    failed = await hub.publish(video_post("This one fails"))
+    scheduled = await hub.submit(attrs.evolve(video_post("Launch day teaser"), scheduled_at=SCHEDULED_AT))
+    return Scenario(published=published, failed=failed.id, scheduled=scheduled.id, scheduled_day="2026-03-12")
