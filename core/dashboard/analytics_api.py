@@ -8,6 +8,8 @@ serve``'s API keys; ``crosspost dashboard`` checks its own key).
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from aiohttp import web
 
 from crosspost.core.engine.jobs import PostNotFound
@@ -22,7 +24,7 @@ def _error(status: int, code: str, message: str, field: str | None = None) -> we
     return web.json_response({"error": body}, status=status)
 
 
-def analytics_handler(hub: Hub) -> web.RequestHandler:  # type: ignore[name-defined]
+def analytics_handler(hub: Hub) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     async def handle(request: web.Request) -> web.StreamResponse:
         post_id = request.query.get("post_id", "").strip()
         if not post_id:

@@ -20,6 +20,7 @@ import itertools
 import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 import attrs
 
@@ -53,6 +54,12 @@ from crosspost.storage.metrics import (
     metric_store,
 )
 
+if TYPE_CHECKING:
+    import aiohttp
+
+    from crosspost.core.clock import Clock
+    from crosspost.core.settings import Settings
+
 log = logging.getLogger("crosspost.engine.metrics")
 
 COLLECT_EVERY = 60.0
@@ -78,9 +85,9 @@ class MetricsRound:
 class _Context:
     """A :class:`~crosspost.core.metrics.MetricsContext` over the runtime, for one account."""
 
-    settings: object
-    http: object
-    clock: object
+    settings: Settings
+    http: aiohttp.ClientSession
+    clock: Clock
     rate: RateGate
     log: logging.Logger
     account: AccountAccess
@@ -157,8 +164,9 @@ class MetricsCollector:
         for job in found:
             platform = platforms[job.target.platform]
             post_id = platform.platform_post_id(job.publish_id, job.post_url)
+            step: int | None = 0
             if post_id is None:
-                state, step, due = RESOLVING, 0, job.finished_at + RESOLVE_AFTER[0]
+                state, due = RESOLVING, job.finished_at + RESOLVE_AFTER[0]
             else:
                 step = next_snapshot_step(job.finished_at, now)
                 state = COLLECTING if step is not None else DONE
