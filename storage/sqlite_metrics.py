@@ -70,7 +70,7 @@ SCHEMA = (
     )""",
     "CREATE INDEX account_snapshots_target ON account_snapshots (target, taken_at)",
 )
-"""Applied by migration ``m004_metrics`` (:mod:`crosspost.storage.migrations`)."""
+"""Applied by migration ``m005_metrics`` (:mod:`crosspost.storage.migrations`)."""
 
 _PLATFORM = "substr(target, 1, instr(target || ':', ':') - 1)"
 

@@ -72,7 +72,7 @@ STATEMENTS = (
     )""",
     "CREATE INDEX account_snapshots_target ON account_snapshots (target, taken_at)",
 )
-"""Applied by migration ``0004_metrics`` (:mod:`crosspost.storage.postgres.migrations`)."""
+"""Applied by migration ``0005_metrics`` (:mod:`crosspost.storage.postgres.migrations`)."""
 
 
 def task_row(row: Record) -> MetricTaskRow:

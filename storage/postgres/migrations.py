@@ -118,7 +118,12 @@ MIGRATIONS: tuple[Migration, ...] = (
             until TIMESTAMPTZ NOT NULL
         )""",
     )),
-    Migration(name="0004_metrics", statements=METRIC_STATEMENTS),
+    # Webhooks find their job by the platform's publish id (find_job_by_publish_id): without an
+    # index that is a scan of every job ever run. Partial: most rows never get a publish id.
+    Migration(name="0004_jobs_publish_id_index", statements=(
+        "CREATE INDEX jobs_publish_id ON jobs (publish_id, created_at) WHERE publish_id IS NOT NULL",
+    )),
+    Migration(name="0005_metrics", statements=METRIC_STATEMENTS),
 )
 """Every migration, in the order they apply."""
 
