@@ -77,11 +77,17 @@ class SessionKeeper:
         if not isinstance(identifier, str) or not password:
             raise AuthError(f"account {account.key} has no handle or app password stored", code="no_credentials",
                             platform=PLATFORM, needs_login=True, hint=RELOGIN_HINT)
-        key = f"{PLATFORM}:login:{hashlib.sha256(identifier.encode()).hexdigest()[:16]}"
-        wait = await self._rate.try_acquire(key, limit=LOGIN_LIMIT, window=LOGIN_WINDOW)
-        if wait > 0:
-            raise RateLimited(f"Bluesky allows {LOGIN_LIMIT} logins per {LOGIN_WINDOW / 60:g} minutes per account; "
-                              "waiting before the next one", code="login_limit", retry_after=wait, platform=PLATFORM)
+        await count_login(self._rate, identifier)
         self._log.info("creating a session for %s", identifier)
         body = await self._client.call(xrpc.create_session(identifier, password), what="logging in")
         return parsed(parse_session, body, "logging in")
+
+
+async def count_login(rate: RateGate, identifier: str) -> None:
+    """Count one ``createSession`` for ``identifier`` against the server's limit, or raise
+    RateLimited (retried later) rather than be refused; the key is a fingerprint, not the handle."""
+    key = f"{PLATFORM}:login:{hashlib.sha256(identifier.lower().encode()).hexdigest()[:16]}"
+    wait = await rate.try_acquire(key, limit=LOGIN_LIMIT, window=LOGIN_WINDOW)
+    if wait > 0:
+        raise RateLimited(f"Bluesky allows {LOGIN_LIMIT} logins per {LOGIN_WINDOW / 60:g} minutes per account; "
+                          "waiting before the next one", code="login_limit", retry_after=wait, platform=PLATFORM)

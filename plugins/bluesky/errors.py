@@ -87,6 +87,8 @@ def error_for(failure: XrpcFailure, headers: Mapping[str, str], *, now: datetime
         return AuthError(text, needs_login=False, hint=hint or RELOGIN_HINT, code=code, platform=PLATFORM)
     if failure.name == "AuthFactorTokenRequired":
         return AuthError(text, needs_login=True, hint=hint, code=code, platform=PLATFORM)
+    if failure.name == "MethodNotImplemented":
+        return PermanentError(text, hint=hint, code=code, platform=PLATFORM)
     if failure.status >= 500 or failure.name in _TRANSIENT:
         return TransientError(text, hint=hint, code=code, platform=PLATFORM)
     return PermanentError(text, hint=hint, code=code, platform=PLATFORM)

@@ -17,7 +17,7 @@ from crosspost.core.models import JobStatus, MediaKind, Post
 from crosspost.core.platform import AccountAccess, JobContext, Outcome, PlannedRequest, Platform, Validation
 from crosspost.plugins.bluesky import records, xrpc
 from crosspost.plugins.bluesky import text as rich
-from crosspost.plugins.bluesky.auth import SessionKeeper
+from crosspost.plugins.bluesky.auth import SessionKeeper, count_login
 from crosspost.plugins.bluesky.checkpoint import Checkpoint
 from crosspost.plugins.bluesky.client import XrpcClient, parsed
 from crosspost.plugins.bluesky.config import DEFAULT_SERVICE, SETTINGS, BlueskyConfig
@@ -130,6 +130,7 @@ class BlueskyPlatform(Platform):
         if not handle or not password:
             raise ConfigError("give --handle and --app-password (an app password, xxxx-xxxx-xxxx-xxxx)")
         client = XrpcClient(http=ctx.http, base=service, clock=ctx.clock)
+        await count_login(ctx.rate, handle)
         try:
             body = await client.call(xrpc.create_session(handle, password), what=f"logging in as {handle}")
         except AuthError as exc:
