@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -161,7 +162,7 @@ async def test_a_thread_reads_back_as_replies_to_the_right_root_and_parent(real:
     root = {"uri": posts[0]["uri"], "cid": posts[0]["cid"]}
     assert outcome.publish_id == root["uri"]
     assert "reply" not in posts[0]["value"]
-    for previous, reply in zip(posts, posts[1:], strict=False):
+    for previous, reply in pairwise(posts):
         assert reply["value"]["reply"] == {"root": root, "parent": {"uri": previous["uri"], "cid": previous["cid"]}}
     for reply in posts:
         text = reply["value"]["text"]
