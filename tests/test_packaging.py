@@ -12,9 +12,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-MAPPED = {"crosspost.core": "core", "crosspost.storage": "storage",
-          "crosspost.plugins.tiktok": "plugins/tiktok", "crosspost.plugins.s3host": "plugins/s3host",
-          "crosspost.testing": "testing"}
+# Every folder mapped onto the crosspost namespace (pyproject's package-dir), built-in plugins included.
+MAPPED: dict[str, str] = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-dir"]
 
 
 def declared_packages() -> set[str]:

@@ -332,3 +332,21 @@ async def test_dry_run_plan_lists_the_calls_and_sends_nothing(tmp_path: Path) ->
             "com.atproto.identity.resolveHandle", "com.atproto.repo.createRecord", "com.atproto.repo.createRecord"]
         assert r.state.plan.requests_seen == requests_before
         assert all(APP_PASSWORD not in repr(p) for p in planned)
+
+
+async def test_a_png_within_the_limit_is_sent_as_png(tmp_path: Path) -> None:
+    from crosspost.core.media import probe
+
+    png = tmp_path / "shot.png"
+    Image.new("RGB", (120, 80), (1, 2, 3)).save(png)
+    if probe(png).problem:
+        pytest.skip(f"core's media probe cannot read PNGs on this branch ({probe(png).problem}); "
+                    "fixed in core, not in the plugin")
+    async with rig(tmp_path) as r:
+        await r.connect()
+        await publish(r, Post(content="a screenshot", targets=("bluesky:main",),
+                              media=(Media(type=MediaKind.IMAGE, path=str(png), alt="shot"),)))
+        [record] = r.records()
+        image = record["embed"]["images"][0]
+        assert image["image"]["mimeType"] == "image/png"
+        assert image["aspectRatio"] == {"width": 120, "height": 80}
