@@ -22,7 +22,7 @@ from tests.bluesky.bluesky_support import APP_PASSWORD, FRIEND, HANDLE, sliced
 
 
 def test_the_entry_point_registers_bluesky_and_importing_it_loads_no_pillow_or_pyav() -> None:
-    hooks = Hooks(make_plugin_manager(builtins=(), entry_points=True))
+    hooks = Hooks(make_plugin_manager(builtins=("bluesky",), entry_points=False))
     assert type(hooks.platform("bluesky")).__name__ == "BlueskyPlatform"
     code = ("import sys, crosspost.plugins.bluesky.platform, crosspost.plugins.bluesky.plugin; "
             "print(sorted(m for m in ('PIL', 'av', 'aiohttp.web') if m in sys.modules))")
