@@ -27,7 +27,9 @@ MAX_IMAGE_BYTES = 1_000_000
 than its apps show, and Bluesky's own docs still check 1,000,000: crosspost keeps the bytes every
 app displays and re-encodes a larger photo to a JPEG that fits (with a warning)."""
 MAX_VIDEO_BYTES = 100_000_000
-"""Per video (the video service's documented upload size)."""
+"""Per video: the video service's long-standing upload size. The embed lexicon now allows
+300,000,000 bytes, but whether the service takes that much is unconfirmed: crosspost stays at
+what it is known to accept."""
 MAX_VIDEO_SECONDS = 180.0
 """Bluesky plays videos of up to three minutes."""
 MAX_LANGS = 3
