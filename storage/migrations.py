@@ -138,9 +138,16 @@ async def m004_jobs_publish_id_index(db: aiosqlite.Connection) -> None:
     await _run(db, "CREATE INDEX jobs_publish_id ON jobs (publish_id, created_at) WHERE publish_id IS NOT NULL")
 
 
+@migration
+async def m005_metrics(db: aiosqlite.Connection) -> None:
+    from crosspost.storage.sqlite_metrics import SCHEMA
+
+    await _run(db, *SCHEMA)
+
+
 from crosspost.storage.serve_tables import sqlite_migration as _serve_tables  # noqa: E402
 
-MIGRATIONS.append(("m005_serve_tables", _serve_tables))
+MIGRATIONS.append(("m006_serve_tables", _serve_tables))
 """``crosspost serve``'s tables (API keys, idempotency, post records, webhooks and deliveries)."""
 
 

@@ -11,23 +11,25 @@ from crosspost.core.hookspecs import hookimpl
 @hookimpl
 def register_commands(cli: click.Group) -> None:
     """post, list/status/reschedule/cancel/worker, accounts, plugins, config, demo, emulator,
-    webhooks, migrate/export/import, completion, serve, api-keys."""
+    webhooks, migrate/export/import, completion, stats, dashboard, serve, api-keys."""
     from crosspost.core.cli import (
         accounts,
         api_keys_cmd,
         completion,
         config_cmd,
+        dashboard_cmd,
         demo,
         emulator_cmd,
         jobs,
         plugins_cmd,
         post,
         serve_cmd,
+        stats_cmd,
         storage_cmd,
         webhooks_cmd,
     )
 
     for module in (post, jobs, accounts, plugins_cmd, config_cmd, demo, emulator_cmd, webhooks_cmd, storage_cmd,
-                   completion, serve_cmd, api_keys_cmd):
+                   completion, stats_cmd, dashboard_cmd, serve_cmd, api_keys_cmd):
         for command in module.COMMANDS:
             cli.add_command(command)

@@ -178,8 +178,8 @@ async def dialect_errors(request: web.Request, handler: Callable[[web.Request], 
 def make_app(api: Api, dialects: Mapping[str, Dialect], *, ui: web.Application | None = None) -> web.Application:
     """Every dialect under its base path, media, health and OpenAPI documents.
 
-    ``ui``: a dashboard sub-application mounted at :data:`UI_PATH` behind the API keys (none is
-    shipped yet; the mount point waits for one)."""
+    ``ui``: the dashboard sub-application, mounted at :data:`UI_PATH`. It checks the same API keys
+    itself (``Authorization: Bearer`` or its login form's session cookie), see :func:`dashboard`."""
     app = web.Application(client_max_size=api.config.max_body, middlewares=[dialect_errors])
     app[API_KEY] = api
     app[DIALECTS] = dict(dialects)
@@ -197,7 +197,6 @@ def make_app(api: Api, dialects: Mapping[str, Dialect], *, ui: web.Application |
     app.router.add_get("/healthz", _healthz, name="healthz")
     app.router.add_get("/readyz", _readyz, name="readyz")
     if ui is not None:
-        ui.middlewares.append(_ui_auth(api, native))
         app.add_subapp(UI_PATH, ui)
     return app
 
@@ -242,17 +241,14 @@ async def _readyz(request: web.Request) -> web.StreamResponse:
     return web.json_response({"status": "ready", "storage": api.hub.storage.backend})
 
 
-def _ui_auth(api: Api, dialect: Dialect) -> Any:
-    @web.middleware
-    async def require_key(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
-                          ) -> web.StreamResponse:
-        try:
-            await authenticate(api, dialect, request)
-        except ApiError as exc:
-            return error_response(dialect, exc)
-        return await handler(request)
+def dashboard(api: Api) -> web.Application:
+    """The dashboard (``crosspost.core.dashboard``) signing in with this server's API keys."""
+    from crosspost.core.dashboard.app import make_dashboard_app
 
-    return require_key
+    async def check_key(key: str) -> bool:
+        return await api.store.find_api_key(keys.digest(key)) is not None
+
+    return make_dashboard_app(api.hub, check_key=check_key)
 
 
-__all__ = ["UI_PATH", "make_app", "not_found"]
+__all__ = ["UI_PATH", "dashboard", "make_app", "not_found"]

@@ -21,7 +21,7 @@ from crosspost.core.errors import ConfigError
 from crosspost.core.hub import Hub
 from crosspost.core.netguard import AllowList
 from crosspost.core.serve.api import Api, Dialect
-from crosspost.core.serve.app import make_app
+from crosspost.core.serve.app import dashboard, make_app
 from crosspost.core.serve.config import ServeConfig
 from crosspost.core.serve.dialects import all_dialects
 from crosspost.core.serve.posts import PostService
@@ -56,9 +56,10 @@ async def open_api(hub: Hub, config: ServeConfig, *, webhook_http: Any = None,
 
 async def run(hub: Hub, config: ServeConfig, stop: asyncio.Event, *,
               on_ready: Callable[[str], None] | None = None, ui: web.Application | None = None) -> None:
-    """Serve until ``stop`` is set, with ``config.workers`` worker loops and the webhook outbox."""
+    """Serve until ``stop`` is set, with ``config.workers`` worker loops and the webhook outbox; the
+    dashboard at ``/ui`` unless another ``ui`` sub-application is given."""
     async with open_api(hub, config) as (api, dialects):
-        app = make_app(api, dialects, ui=ui)
+        app = make_app(api, dialects, ui=ui if ui is not None else dashboard(api))
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=10.0)
         await runner.setup()
         site = web.TCPSite(runner, config.host, config.port)

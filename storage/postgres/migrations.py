@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from crosspost.storage.postgres.metrics import STATEMENTS as METRIC_STATEMENTS
 from crosspost.storage.postgres.serve import STATEMENTS as SERVE_STATEMENTS
 
 if TYPE_CHECKING:
@@ -123,7 +124,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(name="0004_jobs_publish_id_index", statements=(
         "CREATE INDEX jobs_publish_id ON jobs (publish_id, created_at) WHERE publish_id IS NOT NULL",
     )),
-    Migration(name="0005_serve_tables", statements=SERVE_STATEMENTS),
+    Migration(name="0005_metrics", statements=METRIC_STATEMENTS),
+    Migration(name="0006_serve_tables", statements=SERVE_STATEMENTS),
 )
 """Every migration, in the order they apply."""
 

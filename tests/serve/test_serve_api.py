@@ -291,3 +291,18 @@ async def test_every_mounted_route_is_in_its_dialects_openapi_document_and_back(
         for p in served_doc["paths"]:
             for op in served_doc["paths"][p].values():
                 assert {x["name"] for x in op["parameters"] if x["in"] == "path"} == set(re.findall(r"\{(\w+)\}", p))
+
+
+async def test_the_dashboard_is_mounted_at_ui_behind_the_same_api_keys(served: Served) -> None:
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from crosspost.core.serve.app import dashboard, make_app
+
+    app = make_app(served.api, served.dialects, ui=dashboard(served.api))
+    async with TestClient(TestServer(app, host="127.0.0.1")) as client:
+        anonymous = await client.get("/ui/calendar", allow_redirects=False)
+        assert anonymous.status in (302, 303, 401)
+        wrong = await client.get("/ui/calendar", headers={"Authorization": "Bearer sk_nope"}, allow_redirects=False)
+        assert wrong.status in (302, 303, 401)
+        signed = await client.get("/ui/calendar", headers=served.headers("native"))
+        assert signed.status == 200
