@@ -118,7 +118,8 @@ class TikTokPlatform(Platform):
     async def validate(self, post: Post, ctx: JobContext) -> Validation:
         """Every problem with ``post`` for TikTok, checked against the creator's live settings.
 
-        Unknown option names are left to :meth:`Platform.generic_problems`. Raises
+        Unknown option names are reported with the closest name (the engine keeps one problem per
+        field, so :meth:`Platform.generic_problems`' report of the same key gives way). Raises
         :class:`DailyCapReached` when TikTok says the creator cannot post right now (the engine
         stores the job deferred), and the client's errors when TikTok cannot be asked.
         """
@@ -127,7 +128,8 @@ class TikTokPlatform(Platform):
         options, _ = parse_options(post.options_for(self.name), report_unknown=False)
         infos = await fetch_media.probe_local(post.media)
         creator = await self._creator_for(ctx, config, options)
-        _, result = check_post(post, creator, infos, config=config, has_host=has_media_host(ctx))
+        _, result = check_post(post, creator, infos, config=config, has_host=has_media_host(ctx),
+                               report_unknown=True)
         return result
 
     async def plan(self, post: Post, ctx: JobContext) -> Sequence[PlannedRequest]:
