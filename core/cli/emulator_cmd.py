@@ -19,16 +19,17 @@ DEMO_CREATOR: Mapping[str, Any] = {"username": "crosspost.demo", "nickname": "Cr
 
 
 def emulator_env(server: EmulatorServer, *, verified: Sequence[str] = ()) -> dict[str, str]:
-    """The environment that points crosspost (or any client) at ``server``."""
-    env = {
+    """The environment that points crosspost (or any client) at ``server``: its API, its app
+    credentials, and its media host (local photos are PUT there; TikTok pulls photos by URL
+    only, from a verified prefix, and the emulator verifies its own)."""
+    return {
         "CROSSPOST_TIKTOK_API_BASE": server.base_url,
         "CROSSPOST_TIKTOK_AUTH_BASE": server.base_url,
         "CROSSPOST_TIKTOK_CLIENT_KEY": server.state.client_key,
         "CROSSPOST_TIKTOK_CLIENT_SECRET": server.state.client_secret,
+        "CROSSPOST_TIKTOK_VERIFIED_URL_PREFIXES": ",".join([server.media_url, *verified]),
+        "CROSSPOST_MEDIA_PUT_URL": server.media_url,
     }
-    if verified:
-        env["CROSSPOST_TIKTOK_VERIFIED_URL_PREFIXES"] = ",".join(verified)
-    return env
 
 
 def _show(out: Output, server: EmulatorServer, creator: Creator, env: Mapping[str, str]) -> None:
@@ -47,8 +48,10 @@ def _show(out: Output, server: EmulatorServer, creator: Creator, env: Mapping[st
     out.result(f"  crosspost accounts add tiktok demo --access-token {creator.access_token} "
                f"--refresh-token {creator.refresh_token}")
     out.result("Then: crosspost creator tiktok:demo, and crosspost post --to tiktok:demo ...")
-    out.result(f"\nThese are emulator tokens, not TikTok's. Admin API: {server.base_url}/_emulator/ "
-               "(creators, published, requests, faults, config).")
+    out.result(f"\nLocal photos are hosted by the emulator itself ({server.media_url}), a prefix it "
+               "verifies: photo carousels work from local files.")
+    out.result(f"These are emulator tokens, not TikTok's. Admin API: {server.base_url}/_emulator/ lists its "
+               "routes (creators, published, requests, faults, config, media); see docs/tiktok.md.")
 
 
 async def _serve(host: str, port: int, *, unaudited: bool, private: bool, verified: Sequence[str]) -> None:

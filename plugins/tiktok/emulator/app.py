@@ -26,6 +26,7 @@ from .admin import add_admin_routes
 from .envelope import ApiError, OAuthError, api_error_response, oauth_error_response
 from .faults import FaultRule
 from .identifiers import token_fingerprint
+from .media_host import add_media_routes
 from .records import RequestRecord
 from .state import EmulatorState
 from .webhooks import WebhookSender
@@ -54,6 +55,7 @@ def make_app(state: EmulatorState) -> web.Application:
     router.add_post("/v2/oauth/revoke/", oauth.revoke, name="revoke")
     router.add_get("/v2/user/info/", oauth.user_info, name="user_info")
     add_admin_routes(app)
+    add_media_routes(app)
     app.cleanup_ctx.append(_outbound_session)
     return app
 
