@@ -47,8 +47,10 @@ VIDEO_CAPTION_LIMIT = 2200
 PHOTO_DESCRIPTION_LIMIT = 4000
 KNOWN_CODECS = frozenset({"h264", "hevc", "vp8", "vp9"})
 _MEDIA_HOST_HINT = (
-    "TikTok takes photos only from public URLs, so a local photo needs a media host: install "
-    "crosspost[s3] and configure the S3 media host (see docs/tiktok.md), or give the photo as an https URL"
+    "TikTok takes photos only from public URLs, so a local photo needs a media host: on the emulator, "
+    "export the CROSSPOST_MEDIA_PUT_URL that `crosspost emulator` prints; for TikTok, install crosspost[s3] "
+    "and configure the S3 media host on a verified domain (docs/tiktok.md#photo-carousels), or give the "
+    "photo as an https URL on a verified domain"
 )
 _PLURAL = {"comment": "comments", "duet": "duets", "stitch": "stitches"}
 _HTML_HINT = (
@@ -93,6 +95,8 @@ class _Subject:
 class _Findings:
     problems: list[Problem] = attrs.field(factory=list)
     warnings: list[str] = attrs.field(factory=list)
+    need_a_host: list[str] = attrs.field(factory=list)
+    """Paths of local photos that need a media host none is configured for (one problem for all)."""
 
     def problem(self, field: str, message: str) -> None:
         self.problems.append(Problem(field=field, message=message))
@@ -130,6 +134,7 @@ def validate_for_tiktok(
     )
     for index, item in enumerate(post.media):
         _check_item(subject, index, item, media[index], found)
+    _report_missing_host(subject, found)
     if subject.kind is MediaKind.VIDEO:
         _check_video_post(subject, found)
     elif subject.kind is MediaKind.IMAGE:
@@ -277,9 +282,18 @@ def _check_route(subject: _Subject, path: str, item: Media, info: MediaInfo | No
         found.warn(f"{path}: the URL is not on a verified domain or URL prefix, so crosspost downloads the "
                    f"video and uploads it{where}")
     elif route in (Route.HOST, Route.CONVERT_AND_HOST) and not subject.has_media_host:
-        found.problem(path, _MEDIA_HOST_HINT)
+        found.need_a_host.append(path)
     elif route is Route.PULL_FROM_URL and kind is MediaKind.IMAGE and item.url is not None:
         _check_photo_url(subject, path, item.url, found)
+
+
+def _report_missing_host(subject: _Subject, found: _Findings) -> None:
+    """One problem for every local photo without a media host: the fix is the same for all."""
+    if len(found.need_a_host) == 1:
+        found.problem(found.need_a_host[0], _MEDIA_HOST_HINT)
+    elif found.need_a_host:
+        found.problem(subject.media_path, f"{len(found.need_a_host)} local photos "
+                                          f"({', '.join(found.need_a_host)}): {_MEDIA_HOST_HINT}")
 
 
 def _check_photo_url(subject: _Subject, path: str, url: str, found: _Findings) -> None:
