@@ -76,3 +76,21 @@ def test_a_post_due_in_30_seconds_returns_scheduled_at_once(tiktok: CliRunner, t
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["targets"][0]["status"] == "scheduled"
     assert emulator.state.published == []
+
+
+def test_an_unknown_option_and_a_privacy_typo_are_both_reported_with_suggestions(
+        tiktok: CliRunner, tmp_path: Path, emulator: ThreadedEmulator) -> None:
+    request = {**video_post(), "target_options": {"tiktok": {"privacy_level": "public", "alow_comment": True,
+                                                             "allow_duet": False, "allow_stitch": False}}}
+
+    result = invoke(tiktok, "post", str(write(tmp_path / "typos.json", request)), "--json")
+
+    assert result.exit_code == 2, result.output
+    problems = json.loads(result.stdout)["error"]["problems"]
+    by_field = {p["field"]: p["message"] for p in problems}
+    assert len(by_field) == len(problems), "one problem per field"
+    assert "did you mean 'allow_comment'?" in by_field["target_options.tiktok.alow_comment"]
+    assert by_field["target_options.tiktok.privacy_level"] == (
+        "'public' is not a TikTok privacy level; did you mean 'PUBLIC_TO_EVERYONE'? Choose one of this creator's "
+        "options: PUBLIC_TO_EVERYONE, MUTUAL_FOLLOW_FRIENDS, SELF_ONLY")
+    assert emulator.state.published == []
