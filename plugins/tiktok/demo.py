@@ -11,6 +11,7 @@ printed environment), exactly as a user's own S3 or CDN host would, from any pro
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -21,8 +22,10 @@ import attrs
 
 from crosspost.core.emulators import DEMO_ACCOUNT, DemoPost, RunningEmulator
 from crosspost.core.hookspecs import hookimpl
+from crosspost.core.models import Target
 
 if TYPE_CHECKING:
+    from aiohttp import web
 
     from crosspost.core.platform import RegisterPlatform
     from crosspost.plugins.tiktok.emulator import EmulatorServer
@@ -32,6 +35,7 @@ CHUNK_SIZE = 10_000_000
 SCHEDULE_AHEAD_S = 3.0
 POLL_SECONDS = 0.5
 """The emulator finishes processing at once: TikTok's minutes-scale backoff would only wait."""
+ROUTE = "/media/"
 DEMO_CREATOR: Mapping[str, Any] = {"username": "crosspost.demo", "nickname": "Crosspost Demo"}
 TIKTOK_OPTIONS: Mapping[str, Any] = {"allow_comment": True, "allow_duet": False, "allow_stitch": False}
 
@@ -39,6 +43,54 @@ TIKTOK_OPTIONS: Mapping[str, Any] = {"allow_comment": True, "allow_duet": False,
 def assets() -> Path:
     """The sample media shipped with the TikTok plugin."""
     return Path(__file__).parent / "assets"
+
+
+class LoopbackMediaHost:
+    """Serves copies of local files at ``http://127.0.0.1:PORT/media/<name>`` until closed: an
+    in-process ``host_media`` plugin for tests that run their own emulator (the kill test).
+    ``crosspost emulator`` and the demo use the emulator's own media host instead."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self._runner: web.AppRunner | None = None
+        self.base_url = ""
+
+    @property
+    def prefix(self) -> str:
+        """The URL prefix every hosted file starts with (what the emulator verifies)."""
+        return self.base_url + ROUTE
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        from aiohttp import web
+
+        app = web.Application()
+        app.router.add_static(ROUTE, self.folder)
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, host, port).start()
+        self.base_url = f"http://{host}:{self._runner.addresses[0][1]}"
+        return self.base_url
+
+    async def close(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    @hookimpl
+    def host_media(self, path: str, target: Target) -> str | None:
+        """Publish ``path`` under the media route (a hard link when possible, else a copy)."""
+        if target.platform != "tiktok":
+            return None
+        source = Path(path)
+        digest = hashlib.sha256(str(source.resolve()).encode()).hexdigest()[:12]
+        hosted = self.folder / f"{digest}-{source.name}"
+        if not hosted.exists():
+            try:
+                os.link(source, hosted)
+            except OSError:
+                shutil.copyfile(source, hosted)
+        return self.prefix + hosted.name
 
 
 @attrs.define(kw_only=True)
