@@ -10,7 +10,8 @@ from crosspost.core.settings import Settings
 from crosspost.plugins.puthost.host import SETTINGS_NAME, PutHostConfig, upload
 
 
-def media_host_configured(settings: Settings) -> bool:
+@hookimpl
+def media_host_ready(settings: Settings) -> bool:
     """Whether a PUT URL is configured (crosspost asks before relying on this host)."""
     return bool(settings.platform(SETTINGS_NAME).get("put_url"))
 

@@ -36,7 +36,7 @@ async def test_a_local_photo_is_put_on_the_emulator_and_served_from_its_verified
 
 
 async def test_the_host_declines_when_not_configured(tmp_path: Path) -> None:
-    assert not plugin.media_host_configured(settings())
+    assert not plugin.media_host_ready(settings())
     assert await plugin.host_media(str(tmp_path / "x.jpg"), TARGET, settings()) is None
 
 
