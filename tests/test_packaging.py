@@ -14,6 +14,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 MAPPED = {"crosspost.core": "core", "crosspost.storage": "storage",
           "crosspost.plugins.tiktok": "plugins/tiktok", "crosspost.plugins.s3host": "plugins/s3host",
+          "crosspost.plugins.mastodon": "plugins/mastodon",
           "crosspost.testing": "testing"}
 
 
