@@ -41,6 +41,7 @@ class MastodonPlatform(Platform):
     display_name = "Mastodon"
     media_kinds = frozenset({MediaKind.IMAGE, MediaKind.VIDEO})
     options = OPTIONS
+    option_names = frozenset(o.name for o in OPTIONS)
     alt_text = True
     supports_login = True
     settings = (

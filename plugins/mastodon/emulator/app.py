@@ -23,7 +23,6 @@ from crosspost.testing.faults import FaultPlan
 
 STATE: web.AppKey[EmulatorState] = web.AppKey("state", EmulatorState)
 FAULTS: web.AppKey[FaultPlan] = web.AppKey("faults", FaultPlan)
-ACCOUNT = "account"
 
 
 def error(status: int, text: str, **headers: str) -> web.Response:
@@ -99,7 +98,6 @@ def authed(handler: Any) -> Handler:
                    "X-RateLimit-Reset": reset.isoformat(timespec="microseconds")}
         if not allowed:
             return error(429, "Too many requests", **headers)
-        request[ACCOUNT] = account
         response: web.StreamResponse = await handler(request, account)
         response.headers.update(headers)
         return response
