@@ -35,7 +35,7 @@ async def emulator(emulator_state: EmulatorState, emu_account: EmuAccount) -> As
 
 @pytest.fixture
 def crosspost_env() -> dict[str, str]:
-    return {"CROSSPOST_MASTODON_MEDIA_POLL_INTERVAL": "1"}
+    return {"CROSSPOST_MASTODON_MEDIA_POLL_INTERVAL": "1", "CROSSPOST_MASTODON_MEDIA_POLL_TIMEOUT": "30"}
 
 
 @pytest.fixture
