@@ -7,6 +7,7 @@ real socket; dropped connections really drop); :class:`MastodonEmulator` is the 
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
@@ -90,9 +91,11 @@ class MastodonEmulator:
                                handle=server)
 
     def demo_posts(self, media_dir: str) -> Sequence[DemoPost]:
-        photo = Path(media_dir) / "photo1.jpg"
-        media = [{"type": "image", "path": str(photo), "alt": "A sample photo shipped with crosspost"}] \
-            if photo.is_file() else []
+        """A photo with alt text, and a text too long for one status posted as a thread; the
+        sample photo is copied into ``media_dir``."""
+        photo = Path(media_dir) / "mastodon-photo.jpg"
+        shutil.copyfile(Path(__file__).parents[1] / "assets" / "photo.jpg", photo)
+        media = [{"type": "image", "path": str(photo), "alt": "Hills under a pale sun, drawn for crosspost's demo"}]
         long_text = " ".join(["A thread: Mastodon instances set their own limits, and crosspost reads them."] * 16)
         target = f"mastodon:{DEMO_ACCOUNT}"
         return [
