@@ -46,7 +46,9 @@ def test_a_built_wheel_imports_the_same_way_in_a_fresh_venv(tmp_path: Path) -> N
     # Dependencies come from the test environment; crosspost itself only from the wheel.
     site = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
                           check=True, capture_output=True, text=True).stdout.strip()
-    Path(site, "test-deps.pth").write_text(sysconfig.get_path("purelib") + "\n")
+    # (A venv made with --system-site-packages keeps them outside its own purelib.)
+    folders = dict.fromkeys([sysconfig.get_path("purelib"), *(p for p in sys.path if p.endswith("-packages"))])
+    Path(site, "test-deps.pth").write_text("".join(f"{f}\n" for f in folders))
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     code = ("import crosspost.core, crosspost.storage, crosspost.plugins.tiktok, crosspost.testing;"
             "print(crosspost.core.__file__)")

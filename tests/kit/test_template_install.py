@@ -41,7 +41,10 @@ def fresh_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     run(sys.executable, "-m", "venv", "--without-pip", venv)
     python = venv / "bin" / "python"
     site = run(python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))").stdout.strip()
-    Path(site, "test-deps.pth").write_text(sysconfig.get_path("purelib") + "\n")
+    # Every folder the test environment imports packages from: a venv made with
+    # --system-site-packages keeps its dependencies outside its own purelib.
+    folders = dict.fromkeys([sysconfig.get_path("purelib"), *(p for p in sys.path if p.endswith("-packages"))])
+    Path(site, "test-deps.pth").write_text("".join(f"{f}\n" for f in folders))
     template = base / "crosspost-example"
     shutil.copytree(TEMPLATE, template, ignore=shutil.ignore_patterns(
         "build", "*.egg-info", "__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"))
