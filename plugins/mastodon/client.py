@@ -87,7 +87,7 @@ class MastodonClient:
         if request.authorized and self._token:
             headers["Authorization"] = f"Bearer {self._token}"
         try:
-            with _upload_body(request) as data:
+            with UploadBody(request) as data:
                 async with self.http.request(request.method, self.origin + request.path,
                                              params=dict(request.query) or None, json=request.json,
                                              data=data, headers=headers) as resp:
@@ -146,7 +146,7 @@ def _media(answer: Response, what: str) -> sansio.MediaState:
         raise unreadable_response(what, str(exc)) from None
 
 
-class _upload_body:  # used as a context manager, named for what it yields
+class UploadBody:
     """The multipart body of a media upload (the file streamed by aiohttp), or the form/None."""
 
     def __init__(self, request: sansio.Request) -> None:

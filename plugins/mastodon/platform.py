@@ -9,7 +9,7 @@ seconds, so a worker does not ask the server before every post but notices a cha
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import attrs
@@ -22,7 +22,7 @@ from crosspost.core.options import SettingSpec
 from crosspost.core.platform import AccountAccess, JobContext, Outcome, PlannedRequest, Platform, Validation
 from crosspost.plugins.mastodon import sansio
 from crosspost.plugins.mastodon.client import MastodonClient, RatePacer
-from crosspost.plugins.mastodon.errors import RELOGIN_HINT
+from crosspost.plugins.mastodon.errors import RELOGIN_HINT, unreadable_response
 from crosspost.plugins.mastodon.limits import InstanceLimits, parse_instance_v1, parse_instance_v2
 from crosspost.plugins.mastodon.options import OPTIONS, PLATFORM
 from crosspost.plugins.mastodon.posting import PollPolicy, PreparedStatus, Publisher, prepare
@@ -61,6 +61,8 @@ class MastodonPlatform(Platform):
     login_fields = (AccountField(name="instance", help="Your instance's URL, e.g. https://mastodon.social"),)
 
     def __init__(self) -> None:
+        # Shared by every job this instance serves: what servers said about their rate windows,
+        # each instance's limits (with expiry) and the OAuth apps registered this process.
         self.pacer = RatePacer()
         self._limits: dict[str, tuple[float, InstanceLimits]] = {}
         self._apps: dict[tuple[str, str], sansio.RegisteredApp] = {}
@@ -260,11 +262,9 @@ def _float(settings: Settings, name: str, default: float) -> float:
         raise ConfigError(f"CROSSPOST_MASTODON_{name.upper()}={value!r} is not a number") from None
 
 
-def _parsed(parse: object, body: object) -> InstanceLimits:
-    from crosspost.plugins.mastodon.errors import unreadable_response
-
+def _parsed(parse: Callable[[object], InstanceLimits], body: object) -> InstanceLimits:
     try:
-        return parse(body)  # type: ignore[operator, no-any-return]
+        return parse(body)
     except ValueError as exc:
         raise unreadable_response("reading the instance's limits", str(exc)) from None
 
