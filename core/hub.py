@@ -158,6 +158,7 @@ class Hub:
         for prepared in await self._preparer.prepare(post):
             platform = self._rt.hooks.platform(prepared.target.platform)
             ctx = self._validation_context(platform, prepared.target)
+            ctx.validation = prepared.validation  # validated once: plan reuses it
             plans[prepared.requested] = list(await platform.plan(prepared.post, ctx))
         return plans
 
@@ -166,24 +167,30 @@ class Hub:
     async def submit(self, post: Post) -> PostRecord:
         """Validate and store ``post``, scheduled or queued. A post whose ``idempotency_key``
         was seen before is not stored again: the first one is returned."""
+        record, _ = await self._submit(post)
+        return record
+
+    async def _submit(self, post: Post) -> tuple[PostRecord, dict[str, PreparedTarget]]:
+        """:meth:`submit`, plus each new job's check by job id (empty when nothing was stored)."""
         if post.idempotency_key is not None:
             existing = await self._rt.storage.find_post_by_key(post.idempotency_key)
             if existing is not None:
-                return record_from_row(existing)
+                return record_from_row(existing), {}
         when = _when(post.scheduled_at, post.timezone)
         prepared = await self._preparer.prepare(post)
         now = self._rt.clock.now()
         run_at = when.at or now
         post_id = uuid.uuid4().hex[:16]
-        new = NewPost(id=post_id, post=post, created_at=now,
-                      jobs=tuple(self._new_job(p, run_at=run_at, now=now, note=when.note) for p in prepared))
+        jobs = [(p, self._new_job(p, run_at=run_at, now=now, note=when.note)) for p in prepared]
+        new = NewPost(id=post_id, post=post, created_at=now, jobs=tuple(job for _, job in jobs))
         event = NewEvent(kind="submitted", post_id=post_id,
                          data={"targets": [str(j.target) for j in new.jobs], "run_at": run_at.isoformat(),
                                "note": when.note})
         row, created = await self._rt.storage.insert_post(new, event=event)
-        if created:
-            await self._announce(row, run_at=run_at, now=now)
-        return record_from_row(row)
+        if not created:
+            return record_from_row(row), {}
+        await self._announce(row, run_at=run_at, now=now)
+        return record_from_row(row), {job.id: p for p, job in jobs}
 
     def _new_job(self, prepared: PreparedTarget, *, run_at: datetime, now: datetime, note: str | None) -> NewJob:
         warnings = (*prepared.validation.warnings, *((note,) if note else ()))
@@ -211,10 +218,15 @@ class Hub:
         schedule, a posting cap or a login beyond ``Timing.idle_horizon``. Retries are waited
         for, however long their backoff (the caller asked to publish now)."""
         unsubscribe = self.subscribe(progress) if progress is not None else None
+        checked: dict[str, PreparedTarget] = {}
         try:
-            record = await self.submit(post)
+            record, checked = await self._submit(post)
+            for job_id, prepared in checked.items():
+                if prepared.deferred is None:
+                    self._preparer.remember(job_id, prepared)  # the first run reuses this check
             return await self._drive(record.id)
         finally:
+            self._preparer.forget(checked)
             if unsubscribe is not None:
                 unsubscribe()
 

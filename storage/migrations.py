@@ -131,6 +131,13 @@ async def m003_rate_events_and_locks(db: aiosqlite.Connection) -> None:
     )
 
 
+@migration
+async def m004_jobs_publish_id_index(db: aiosqlite.Connection) -> None:
+    # Webhooks find their job by the platform's publish id (find_job_by_publish_id): without an
+    # index that is a scan of every job ever run. Partial: most rows never get a publish id.
+    await _run(db, "CREATE INDEX jobs_publish_id ON jobs (publish_id, created_at) WHERE publish_id IS NOT NULL")
+
+
 def names() -> list[str]:
     """Every migration's name, in order (a database with all of them pending is new)."""
     return [name for name, _ in MIGRATIONS]

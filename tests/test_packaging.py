@@ -59,3 +59,17 @@ def test_a_built_wheel_imports_the_same_way_in_a_fresh_venv(tmp_path: Path) -> N
                             env=env, cwd=tmp_path)
     assert helped.returncode == 0, helped.stderr
     assert "Usage" in helped.stdout
+    plugins = subprocess.run([str(python), "-c", _PLUGINS_FROM_THE_WHEEL], check=True, capture_output=True,
+                             text=True, env=env, cwd=tmp_path).stdout.split()
+    assert plugins == ["s3host=crosspost.plugins.s3host.plugin:builtin",
+                       "tiktok=crosspost.plugins.tiktok.plugin:builtin"]
+
+
+_PLUGINS_FROM_THE_WHEEL = """
+from importlib import metadata
+from crosspost.core.plugins import Hooks, make_plugin_manager
+eps = {ep.name: ep.value for ep in metadata.distribution("crosspost").entry_points.select(group="crosspost")}
+infos = Hooks(make_plugin_manager(entry_points=False)).plugin_infos()
+for info in sorted(infos, key=lambda i: i.name):
+    print(f"{info.name}={eps[info.name]}:{'builtin' if info.builtin else 'third-party'}")
+"""

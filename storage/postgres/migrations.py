@@ -116,6 +116,11 @@ MIGRATIONS: tuple[Migration, ...] = (
             until TIMESTAMPTZ NOT NULL
         )""",
     )),
+    # Webhooks find their job by the platform's publish id (find_job_by_publish_id): without an
+    # index that is a scan of every job ever run. Partial: most rows never get a publish id.
+    Migration(name="0004_jobs_publish_id_index", statements=(
+        "CREATE INDEX jobs_publish_id ON jobs (publish_id, created_at) WHERE publish_id IS NOT NULL",
+    )),
 )
 """Every migration, in the order they apply."""
 

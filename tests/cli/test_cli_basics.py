@@ -112,7 +112,7 @@ def test_plugins_json_lists_the_tiktok_plugin(runner: CliRunner) -> None:
     result = runner.invoke(cli, ["plugins", "--json"])
     assert result.exit_code == 0, result.output
     plugins = json.loads(result.stdout)["plugins"]
-    tiktok = next(p for p in plugins if p["name"] == "crosspost.plugins.tiktok.plugin")
+    tiktok = next(p for p in plugins if p["name"] == "tiktok")
     assert tiktok["builtin"] is True
     assert "tiktok" in tiktok["platforms"]
     assert "register_platforms" in tiktok["hooks"]
@@ -121,15 +121,15 @@ def test_plugins_json_lists_the_tiktok_plugin(runner: CliRunner) -> None:
 def test_plugins_table_shows_versions(runner: CliRunner) -> None:
     result = runner.invoke(cli, ["plugins"])
     assert result.exit_code == 0
-    assert "crosspost.plugins.tiktok.plugin (built-in)" in result.stdout
+    assert "tiktok (built-in)" in result.stdout
 
 
-def test_disabled_plugin_is_not_listed(runner: CliRunner) -> None:
-    result = runner.invoke(cli, ["plugins", "--json"],
-                           env={"CROSSPOST_DISABLE_PLUGINS": "crosspost.plugins.tiktok.plugin"})
+@pytest.mark.parametrize("name", ["tiktok", "crosspost.plugins.tiktok.plugin"])
+def test_disabled_plugin_is_not_listed(runner: CliRunner, name: str) -> None:
+    result = runner.invoke(cli, ["plugins", "--json"], env={"CROSSPOST_DISABLE_PLUGINS": name})
     assert result.exit_code == 0
     names = [p["name"] for p in json.loads(result.stdout)["plugins"]]
-    assert "crosspost.plugins.tiktok.plugin" not in names
+    assert "tiktok" not in names
 
 
 def test_unexpected_errors_show_a_traceback_only_with_verbose(

@@ -3,7 +3,8 @@
 Configured by the environment the test hands it (database, secret key, the TikTok emulator's base
 URL and client credentials). It opens a Hub with the real TikTok platform (fast status polling)
 and the real Mastodon platform, runs ``hub.run_worker(until_idle=True)`` and prints
-``{"done": true}``. The test SIGKILLs it at random points and starts it again.
+``{"done": true}``; it prints ``ready`` once the hub is open, and the test SIGKILLs it at a random
+point after that (so a slow start on a loaded machine does not make every kill land in imports).
 
 As in ``kill_worker.py``, TikTok's per-token endpoint limits are raised in this process only:
 crosspost's own pacing would make the run take minutes of waiting, which is not what is measured.
@@ -52,6 +53,7 @@ def hooks() -> Hooks:
 async def main() -> None:
     lift_endpoint_limits()
     async with Hub.open(Settings.from_env(), hooks=hooks(), timing=TIMING) as hub:
+        print("ready", flush=True)  # the test times its kill from here, not from process start
         await hub.run_worker(until_idle=True)
     print(json.dumps({"done": True}))
 

@@ -48,7 +48,9 @@ BOTH = range(20)
 TIKTOK_ACCOUNTS = 2
 MASTODON_ACCOUNTS = 3
 THREAD_POSTS = frozenset({22, 25, 28})
-FIRST_KILL_S, LAST_KILL_S = 0.7, 1.6
+FIRST_KILL_S, LAST_KILL_S = 0.05, 0.9
+"""A kill lands this many seconds after the worker says it is ready (its hub is open)."""
+READY_TIMEOUT_S = 60.0
 FINAL_RUN_S = 90.0
 TIKTOK_OPTIONS = {"privacy_level": "SELF_ONLY", "allow_comment": True, "allow_duet": False, "allow_stitch": False}
 
@@ -153,17 +155,20 @@ async def start_worker(env: dict[str, str], logs: list[Path], folder: Path) -> a
     logs.append(log)
     with log.open("wb") as out:
         return await asyncio.create_subprocess_exec(sys.executable, str(WORKER), env={**os.environ, **env},
-                                                    stdout=out, stderr=out)
+                                                    stdout=asyncio.subprocess.PIPE, stderr=out)
 
 
 async def kill_and_restart(env: dict[str, str], folder: Path, rng: random.Random, logs: list[Path]) -> int:
     kills = 0
     while kills < KILLS:
         worker = await start_worker(env, logs, folder)
-        waiter = asyncio.ensure_future(worker.wait())
+        assert worker.stdout is not None
+        ready = await asyncio.wait_for(worker.stdout.readline(), timeout=READY_TIMEOUT_S)
+        assert ready == b"ready\n", logs[-1].read_text()[-2000:]
+        waiter = asyncio.ensure_future(worker.communicate())
         done, _ = await asyncio.wait({waiter}, timeout=rng.uniform(FIRST_KILL_S, LAST_KILL_S))
         if done:
-            assert waiter.result() == 0, logs[-1].read_text()[-2000:]
+            assert worker.returncode == 0, logs[-1].read_text()[-2000:]
             break
         worker.kill()
         await waiter
@@ -200,7 +205,8 @@ async def test_sigkilled_workers_publish_every_cross_post_target_exactly_once(
     logs: list[Path] = []
     kills = await kill_and_restart(env, tmp_path, random.Random(SEED), logs)
     worker = await start_worker(env, logs, tmp_path)
-    assert await asyncio.wait_for(worker.wait(), timeout=FINAL_RUN_S) == 0, logs[-1].read_text()[-2000:]
+    await asyncio.wait_for(worker.communicate(), timeout=FINAL_RUN_S)
+    assert worker.returncode == 0, logs[-1].read_text()[-2000:]
     await tiktok.state.drain()
 
     takeovers = 0
