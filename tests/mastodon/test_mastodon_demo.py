@@ -5,24 +5,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from crosspost.core.convert import post_from_dict
 from crosspost.core.hub import Hub
 from crosspost.core.models import JobStatus
 from crosspost.core.settings import Settings
-from crosspost.plugins.mastodon import plugin
 from crosspost.plugins.mastodon.emulator import EmulatorServer
 from crosspost.plugins.mastodon.platform import MastodonPlatform
 
 
-@pytest.fixture
-def crosspost_plugins() -> list[object]:
-    return [plugin]
-
-
 async def test_the_emulator_door_starts_connects_and_publishes_the_demo_posts(
         crosspost_hub: Hub, tmp_path: Path) -> None:
+    assert crosspost_hub.hooks.platform("mastodon"), "Mastodon loads as a built-in entry point"
     emulator = MastodonPlatform().emulator()
     running = await emulator.start()
     try:
