@@ -115,7 +115,7 @@ class MastodonPlatform(Platform):
         prepared, problems = await self._prepare(post, ctx)
         warnings: tuple[str, ...] = ()
         if len(prepared.parts) > 1:
-            warnings = (f"posted as a thread of {len(prepared.parts)} statuses "
+            warnings = (f"too long for one status: it will be posted as a thread of {len(prepared.parts)} statuses "
                         f"({prepared.limits.max_characters} characters each at most)",)
         return Validation(problems=tuple(problems), warnings=warnings, value=prepared)
 

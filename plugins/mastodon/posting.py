@@ -158,7 +158,8 @@ class Publisher:
             self.ctx.log.info("uploading media[%d] to %s", index, self.client.origin)
             state = await self.client.upload_media(request, what=f"uploading media[{index}]")
             self.done = attrs.evolve(self.done, media=(*self.done.media, (state.id, state.ready)))
-            self.ctx.progress(index + 1, len(self.post.media))
+            sizes = [f.size or 0 for f in self.prepared.media]
+            self.ctx.progress(sum(sizes[:index + 1]), sum(sizes))  # bytes, as progress bars expect
             await self.save(JobStatus.UPLOADING)
 
     async def local_file(self, index: int) -> tuple[Path, str]:
