@@ -31,13 +31,13 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec(name="visibility", type=OptionType.STRING, choices=VISIBILITIES, flag="visibility",
                help="Who sees the status: public, unlisted, private (followers only) or direct (mentioned "
                     "people only); absent, the account's own default posting visibility applies."),
-    OptionSpec(name="sensitive", type=OptionType.BOOLEAN, default=False,
+    OptionSpec(name="sensitive", type=OptionType.BOOLEAN, default=False, flag="sensitive",
                help="Mark the attached media as sensitive (hidden behind a click)."),
-    OptionSpec(name="spoiler_text", type=OptionType.STRING, flag="spoiler-text",
+    OptionSpec(name="spoiler_text", type=OptionType.STRING, flag="spoiler_text",
                help="A content warning shown before the text; it counts towards the character limit."),
     OptionSpec(name="language", type=OptionType.STRING, flag="language",
                help="The language of the text as an ISO 639-1 code (en, de, ja); absent, the server guesses."),
-    OptionSpec(name="thread", type=OptionType.BOOLEAN, default=False,
+    OptionSpec(name="thread", type=OptionType.BOOLEAN, default=False, flag="thread",
                help="Split a text longer than the instance's limit into a reply chain at word boundaries "
                     "instead of refusing it."),
 )

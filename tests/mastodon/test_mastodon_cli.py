@@ -1,4 +1,5 @@
-"""``crosspost mastodon emulator``: serves on loopback, prints its URL and a ready token, stops on SIGTERM."""
+"""``crosspost mastodon emulator`` (added through ``register_commands``): serves on loopback, prints
+its URL and a ready token, stops on SIGTERM."""
 
 from __future__ import annotations
 
@@ -10,14 +11,14 @@ import urllib.request
 
 from click.testing import CliRunner
 
-from crosspost.plugins.mastodon.cli import mastodon
+from crosspost.core.cli.app import cli
 
-SERVE = "from crosspost.plugins.mastodon.cli import mastodon; mastodon()"
+SERVE = "import sys; from crosspost.core.cli import main; sys.argv[0] = 'crosspost'; main()"
 
 
 def test_the_emulator_command_prints_its_url_and_a_token_that_works() -> None:
-    proc = subprocess.Popen([sys.executable, "-c", SERVE, "emulator", "--port", "0", "--max-characters", "900",
-                             "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([sys.executable, "-c", SERVE, "mastodon", "emulator", "--port", "0",
+                             "--max-characters", "900", "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None
         shown = json.loads(proc.stdout.readline())
@@ -36,6 +37,6 @@ def test_the_emulator_command_prints_its_url_and_a_token_that_works() -> None:
 
 
 def test_the_emulator_refuses_a_non_loopback_host() -> None:
-    result = CliRunner().invoke(mastodon, ["emulator", "--host", "0.0.0.0"])
+    result = CliRunner().invoke(cli, ["mastodon", "emulator", "--host", "0.0.0.0"])
     assert result.exit_code == 2
     assert "loopback" in result.output
