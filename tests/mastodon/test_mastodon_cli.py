@@ -18,7 +18,8 @@ SERVE = "import sys; from crosspost.core.cli import main; sys.argv[0] = 'crosspo
 
 def test_the_emulator_command_prints_its_url_and_a_token_that_works() -> None:
     proc = subprocess.Popen([sys.executable, "-c", SERVE, "mastodon", "emulator", "--port", "0",
-                             "--max-characters", "900", "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                             "--max-characters", "900", "--json"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None
         shown = json.loads(proc.stdout.readline())
