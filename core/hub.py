@@ -33,6 +33,7 @@ from crosspost.core.convert import error_info
 from crosspost.core.engine.checkpoints import open_checkpoint
 from crosspost.core.engine.context import ValidationContext
 from crosspost.core.engine.jobs import PostNotFound, PostRecord, PostStateError, record_from_row
+from crosspost.core.engine.metrics import PUBLIC_OUTCOMES, MetricsCollector, MetricsRound
 from crosspost.core.engine.progress import Broadcaster, Listener, ProgressEvent
 from crosspost.core.engine.ratelimit import StorageRateGate
 from crosspost.core.engine.retry import RetryPolicy
@@ -54,6 +55,8 @@ if TYPE_CHECKING:
 
     from crosspost.core.account_flows import AccountField, AccountInfo, LoginStart, ServiceContext
     from crosspost.core.accounts import Account
+    from crosspost.core.metrics import AccountMetrics
+    from crosspost.core.metrics_report import TargetMetrics
     from crosspost.core.webhooks import AppliedEvent, PlatformEvent
 
 __all__ = ["Hub", "PostNotFound", "PostRecord", "PostStateError", "ProgressEvent", "Timing"]
@@ -69,6 +72,7 @@ class Hub:
         self._logins: dict[str, _PendingLogin] = {}
         self._preparer = Preparer(rt, self._validation_context)
         self._runner = JobRunner(rt, self._preparer)
+        self._metrics = MetricsCollector(rt)
 
     @classmethod
     @contextlib.asynccontextmanager
@@ -394,7 +398,9 @@ class Hub:
             raise AccountExists(f"account {platform}:{name} already exists: add it with --replace to "
                                 f"overwrite it, or `crosspost accounts login {platform} {name}` to log in again")
         account = await plat.connect_account(name, values, self.service_context(platform))
-        return await self._rt.accounts.add(attrs.evolve(account, platform=platform, name=name), replace=True)
+        stored = await self._rt.accounts.add(attrs.evolve(account, platform=platform, name=name), replace=True)
+        await self._metrics.account_reconnected(Target(platform=platform, account=name))
+        return stored
 
     async def start_login(self, platform: str, name: str, values: Mapping[str, str], *,
                           redirect_uri: str) -> LoginStart:
@@ -426,8 +432,10 @@ class Hub:
         plat = self._rt.hooks.platform(pending.platform)
         account = await plat.finish_login(pending.name, pending.start, callback, redirect_uri=pending.redirect_uri,
                                           ctx=self.service_context(pending.platform))
-        return await self._rt.accounts.add(
+        stored = await self._rt.accounts.add(
             attrs.evolve(account, platform=pending.platform, name=pending.name, needs_login=False), replace=True)
+        await self._metrics.account_reconnected(Target(platform=pending.platform, account=pending.name))
+        return stored
 
     async def account_info(self, target: Target | str) -> AccountInfo:
         """Live public facts about an account (TikTok: the creator info it requires apps to show)."""
@@ -468,7 +476,34 @@ class Hub:
         event = NewEvent(kind="platform_event", post_id=job.post_id, job_id=job.id, data=data)
         if await self._rt.storage.hurry_job(job.id, now=self._rt.clock.now(), event=event):
             self._rt.changes.notify()
+        if post_id and outcome in PUBLIC_OUTCOMES:
+            await self._metrics.public_id_arrived(job, post_id)
         return True
+
+    # -- metrics (see crosspost.core.metrics and core.engine.metrics) --------------------------
+
+    @property
+    def metrics(self) -> MetricsCollector:
+        """The process's metrics collector (its ``store`` reads tasks and snapshots)."""
+        return self._metrics
+
+    async def collect_metrics(self) -> MetricsRound:
+        """Run one metrics round now: discover published targets, resolve public ids, take every
+        reading that is due. Workers do this on their own every ``COLLECT_EVERY`` seconds."""
+        return await self._metrics.run_due()
+
+    async def post_metrics(self, post_id: str) -> list[TargetMetrics]:
+        """Every target of the post with its metrics state and readings, oldest first
+        (:class:`PostNotFound` for an unknown id)."""
+        from crosspost.core.metrics_report import post_metrics
+
+        row = await self._row(post_id)
+        specs = {name: p.metrics for name, p in self._rt.hooks.platforms().items()}
+        return await post_metrics(row, self._metrics.store, specs)
+
+    async def account_metrics(self, target: Target | str) -> AccountMetrics:
+        """An account's totals now (``tiktok:main``), read from the platform and kept as a row."""
+        return await self._metrics.account_metrics(Target.parse(target) if isinstance(target, str) else target)
 
     async def apply_webhook_events(self, platform: str, events: Sequence[PlatformEvent]) -> list[AppliedEvent]:
         """Apply verified webhook events of ``platform`` (from its ``webhook_receiver().parse``):
@@ -512,7 +547,7 @@ class Hub:
     async def _work(self, *, until_idle: bool, concurrency: int | None, stop: asyncio.Event | None,
                     post_id: str | None) -> None:
         worker = Worker(self._rt, self._runner, concurrency=concurrency or self._rt.settings.concurrency,
-                        post_id=post_id)
+                        post_id=post_id, metrics=self._metrics if post_id is None else None)
         await worker.run(until_idle=until_idle, stop=stop)
 
 
