@@ -142,7 +142,9 @@ class TikTokPlatform(TikTokAccounts, Platform):
         """Every problem with ``post`` for TikTok, checked against the creator's live settings.
 
         ``post`` is already narrowed to TikTok (the engine applies ``target_options.tiktok``).
-        Unknown option names are left to :meth:`Platform.generic_problems`. The accepted post's
+        Unknown option names are reported with the closest name and other services' spellings
+        (the engine keeps one problem per field, so :meth:`Platform.generic_problems`' report of
+        the same key gives way). The accepted post's
         :class:`TikTokPrepared` (media probed, creator asked, routes chosen) is the result's
         ``value``: ``plan`` and ``publish`` of the same attempt reuse it. Raises
         :class:`DailyCapReached` when TikTok says the creator cannot post right now (the engine
@@ -152,7 +154,8 @@ class TikTokPlatform(TikTokAccounts, Platform):
         options, _ = parse_options(post.options_for(self.name), report_unknown=False)
         infos = await fetch_media.probe_local(post.media)
         creator = await self._creator_for(ctx, config, options)
-        return prepare(post, creator, infos, config=config, has_host=has_media_host(ctx))
+        return prepare(post, creator, infos, config=config, has_host=has_media_host(ctx),
+                       report_unknown=True)
 
     async def plan(self, post: Post, ctx: JobContext) -> Sequence[PlannedRequest]:
         """The requests ``publish`` would send, without tokens or upload URLs. Only the read-only

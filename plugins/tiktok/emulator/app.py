@@ -26,6 +26,7 @@ from .admin import add_admin_routes
 from .envelope import ApiError, OAuthError, api_error_response, oauth_error_response
 from .faults import FaultRule
 from .identifiers import token_fingerprint
+from .media_host import add_media_routes
 from .records import RequestRecord
 from .state import EmulatorState
 from .webhooks import WebhookSender
@@ -55,6 +56,7 @@ def make_app(state: EmulatorState) -> web.Application:
     router.add_get("/v2/user/info/", oauth.user_info, name="user_info")
     analytics.add_routes(router)
     add_admin_routes(app)
+    add_media_routes(app)
     app.cleanup_ctx.append(_outbound_session)
     return app
 
