@@ -43,6 +43,9 @@ class JobStatus(enum.StrEnum):
     """A request that may have published got no answer; needs reconciliation, never retried."""
     FAILED = "failed"
     CANCELLED = "cancelled"
+    PARTIAL = "partial"
+    """A post's status only, never a job's: every target is final, some delivered and some failed
+    (``crosspost retry`` runs the failed ones again)."""
 
     @property
     def terminal(self) -> bool:

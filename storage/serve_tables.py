@@ -326,23 +326,6 @@ class ServeStore:
                                   "(SELECT COUNT(*) FROM api_posts WHERE draft IS NOT NULL) AS n")
         return int(rows[0]["n"])
 
-    async def requeue_failed(self, post_id: str, *, now: datetime) -> int:
-        """Queue the post's FAILED jobs to run now with a fresh retry budget, logging
-        ``retry_requested`` in the same transaction; the number queued. UNCERTAIN jobs are left
-        alone: their outcome is unknown and replaying them could publish twice.
-
-        This writes the engine's ``jobs`` table from outside the engine, as a stopgap until the
-        hub has its own retry (``Hub.retry``, which the server uses when present)."""
-        at = self._db.engine_time(now)
-        async with self._db.tx() as tx:
-            count = await tx.execute(
-                "UPDATE jobs SET status = 'queued', run_at = ?, attempts = 0, error = NULL, finished_at = NULL, "
-                "started_at = NULL, updated_at = ? WHERE post_id = ? AND status = 'failed'", at, at, post_id)
-            if count:
-                await tx.execute("INSERT INTO events (at, kind, post_id, data) VALUES (?, 'retry_requested', ?, ?)",
-                                 at, post_id, self._db.engine_json({"jobs": count}))
-        return count
-
     async def delete_api_post(self, post_id: str) -> bool:
         async with self._db.tx() as tx:
             return await tx.execute("DELETE FROM api_posts WHERE id = ?", post_id) > 0

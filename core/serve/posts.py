@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 import attrs
 
 from crosspost.core.convert import post_from_dict, post_to_dict
-from crosspost.core.engine.jobs import PostRecord, record_from_row
+from crosspost.core.engine.jobs import PostRecord, PostStateError, record_from_row
 from crosspost.core.errors import InvalidPost, Problem
 from crosspost.core.hub import Hub
 from crosspost.core.importers import ImportedOptions
@@ -250,14 +250,10 @@ class PostService:
             raise conflict("a draft has nothing to retry; schedule it instead")
         if view.state == "publishing":
             raise conflict("the post is publishing; retry once it has finished", code="POST_PUBLISHING")
-        hub_retry = getattr(self.hub, "retry", None)
-        if hub_retry is not None:
-            record = await hub_retry(view.record.id)
-        else:
-            count = await self.store.requeue_failed(view.record.id, now=self.hub.clock.now())
-            if count == 0:
-                raise conflict("no target of this post failed; nothing to retry", code="NOTHING_TO_RETRY")
-            record = await self.hub.get(view.record.id)
+        try:
+            record = await self.hub.retry(view.record.id)
+        except PostStateError:
+            raise conflict("no target of this post failed; nothing to retry", code="NOTHING_TO_RETRY") from None
         return self._view(view.id, record, dialect=view.dialect, metadata=view.metadata)
 
     async def validate(self, read: ServiceRequest) -> tuple[list[Problem], list[str]]:

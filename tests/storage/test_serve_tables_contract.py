@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from crosspost.core.models import ErrorInfo, JobStatus
 from crosspost.storage.base import NewEvent, Storage
 from crosspost.storage.serve_tables import DISABLE_AFTER, ApiKeyRow, NewDelivery, WebhookRow, serve_store
-from tests.storage.test_storage_jobs_contract import T0, claim, lease_of, new_post
+from tests.storage.test_storage_jobs_contract import T0, new_post
 
 
 async def test_api_keys_are_found_by_hash_until_revoked(storage: Storage) -> None:
@@ -87,19 +86,3 @@ async def test_a_delivery_is_retried_then_delivered_and_failures_disable_the_sub
     assert (stored.failure_count, stored.enabled) == (DISABLE_AFTER, False)
     assert await store.redeliver("w1", "x0", now=T0) is not None
     assert await store.redeliver("w1", "nope", now=T0) is None
-
-
-async def test_requeue_failed_queues_failed_jobs_only_and_logs_it(storage: Storage) -> None:
-    store = serve_store(storage)
-    await storage.insert_post(new_post("p1"))
-    job = await claim(storage)
-    assert await storage.finish_job(lease_of(job), status=JobStatus.FAILED, now=T0,
-                                    error=ErrorInfo(code="x", message="no"))
-    later = T0 + timedelta(minutes=5)
-    assert await store.requeue_failed("p1", now=later) == 1
-    row = await storage.get_job(job.id)
-    assert row is not None
-    assert (row.status, row.run_at, row.attempts, row.error) == (JobStatus.QUEUED, later, 0, None)
-    assert (await storage.list_events(post_id="p1"))[-1].kind == "retry_requested"
-    assert await store.requeue_failed("p1", now=later) == 0
-    assert await claim(storage, now=later) is not None
