@@ -99,7 +99,7 @@ async def run_crosspost(info: dict[str, Any], video: Path, posts: int, workdir: 
             "content": f"Benchmark post {i} #crosspost", "targets": [f"tiktok:{account_name(i % len(creators))}"],
             "media": [{"type": "video", "path": str(video)}], "target_options": {"tiktok": OPTIONS},
         }) for i in range(posts)]
-        counts = count_statements() if count_sql else None
+        counts = await count_statements(hub.storage) if count_sql else None
         cpu0, wall0 = time.process_time(), time.perf_counter()
         for post in batch:
             await hub.submit(post)
@@ -113,12 +113,12 @@ async def run_crosspost(info: dict[str, Any], video: Path, posts: int, workdir: 
             "statuses": dict(collections.Counter(r.status.value for r in records)), "sql": sql}
 
 
-def count_statements() -> collections.Counter[str]:
-    """Count every SQL statement crosspost sends to SQLite (``--count-sql``; adds a little CPU)."""
-    import aiosqlite
+async def count_statements(storage: Any) -> collections.Counter[str]:
+    """Count every SQL statement SQLite runs for crosspost (``--count-sql``; adds a little CPU).
 
+    SQLite's own trace callback sees each statement as it runs, however it was sent (one
+    aiosqlite call per statement, or a whole transaction in one call to aiosqlite's thread)."""
     counts: collections.Counter[str] = collections.Counter()
-    execute, executemany = aiosqlite.Connection.execute, aiosqlite.Connection.executemany
 
     def counted(sql: str) -> None:
         counts["statements"] += 1
@@ -126,16 +126,7 @@ def count_statements() -> collections.Counter[str]:
         if verb == "COMMIT":
             counts["commits"] += 1
 
-    def patched_execute(self: aiosqlite.Connection, sql: str, parameters: Any = None) -> Any:
-        counted(sql)
-        return execute(self, sql, parameters)
-
-    def patched_executemany(self: aiosqlite.Connection, sql: str, parameters: Any) -> Any:
-        counted(sql)
-        return executemany(self, sql, parameters)
-
-    aiosqlite.Connection.execute = patched_execute  # type: ignore[method-assign]
-    aiosqlite.Connection.executemany = patched_executemany  # type: ignore[method-assign]
+    await storage._db.set_trace_callback(counted)
     return counts
 
 
