@@ -125,9 +125,26 @@ async def count_statements(storage: Any) -> collections.Counter[str]:
         verb = sql.split(None, 1)[0].upper() if sql.strip() else ""
         if verb == "COMMIT":
             counts["commits"] += 1
+        if verb == "SELECT" and " FROM accounts " in f"{' '.join(sql.split())} ":
+            counts["account_reads"] += 1
 
     await storage._db.set_trace_callback(counted)
+    count_decryptions(counts)
     return counts
+
+
+def count_decryptions(counts: collections.Counter[str]) -> None:
+    """Count every account decryption (``SecretBox.decrypt`` with an account key, not a job's)."""
+    from crosspost.core.secrets import SecretBox
+
+    decrypt = SecretBox.decrypt
+
+    def counted(self: SecretBox, token: bytes, *, associated: bytes) -> bytes:
+        if not associated.startswith(b"checkpoint:"):
+            counts["account_decryptions"] += 1
+        return decrypt(self, token, associated=associated)
+
+    SecretBox.decrypt = counted  # type: ignore[method-assign]
 
 
 # -- the minimal client ---------------------------------------------------------------------
@@ -227,7 +244,9 @@ def report(client: str, result: dict[str, Any], server: dict[str, Any], posts: i
          **phases, **common)
     if result.get("sql"):
         emit(NAME, f"{client}_sql_statements_per_post", result["sql"].get("statements", 0) / posts, "statements",
-             commits_per_post=result["sql"].get("commits", 0) / posts, **common,
+             commits_per_post=result["sql"].get("commits", 0) / posts,
+             account_reads_per_post=result["sql"].get("account_reads", 0) / posts,
+             account_decryptions_per_post=result["sql"].get("account_decryptions", 0) / posts, **common,
              note="--count-sql: CPU figures of this run include the counting")
     serving = server.get("cpu_s", 0.0) - server.get("ready_cpu_s", 0.0)
     emit(NAME, f"{client}_emulator_cpu_ms_per_post", serving * 1000 / posts, "ms",
