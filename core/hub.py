@@ -21,7 +21,7 @@ import os
 import random
 import socket
 import uuid
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -54,6 +54,7 @@ if TYPE_CHECKING:
 
     from crosspost.core.account_flows import AccountField, AccountInfo, LoginStart, ServiceContext
     from crosspost.core.accounts import Account
+    from crosspost.core.webhooks import AppliedEvent, PlatformEvent
 
 __all__ = ["Hub", "PostNotFound", "PostRecord", "PostStateError", "ProgressEvent", "Timing"]
 
@@ -444,6 +445,31 @@ class Hub:
         if await self._rt.storage.hurry_job(job.id, now=self._rt.clock.now(), event=event):
             self._rt.changes.notify()
         return True
+
+    async def apply_webhook_events(self, platform: str, events: Sequence[PlatformEvent]) -> list[AppliedEvent]:
+        """Apply verified webhook events of ``platform`` (from its ``webhook_receiver().parse``):
+        POST events go to :meth:`apply_platform_event`; an ACCOUNT ``removed`` event marks the
+        account whose stored profile carries that ``account_ref`` as needing a login, so its jobs
+        wait for ``crosspost accounts login`` instead of failing one by one. Idempotent."""
+        from crosspost.core.webhooks import ACCOUNT_REF_KEYS, AppliedEvent, EventKind
+
+        applied: list[AppliedEvent] = []
+        for event in events:
+            if event.kind is EventKind.POST and event.publish_id:
+                matched = await self.apply_platform_event(platform, event.publish_id, outcome=event.outcome,
+                                                          reason=event.reason, post_id=event.platform_post_id)
+                applied.append(AppliedEvent(event=event, matched=matched))
+            elif event.kind is EventKind.ACCOUNT and event.account_ref:
+                owner = next((a for a in await self._rt.accounts.list(platform)
+                              if any(a.profile.get(k) == event.account_ref for k in ACCOUNT_REF_KEYS)), None)
+                if owner is not None and event.outcome == "removed":
+                    await self._rt.accounts.mark_needs_login(
+                        platform, owner.name, f"access removed at {platform}: {event.reason or 'no reason given'}")
+                applied.append(AppliedEvent(event=event, matched=owner is not None,
+                                            account=owner.key if owner is not None else None))
+            else:
+                applied.append(AppliedEvent(event=event, matched=False))
+        return applied
 
     # -- running -----------------------------------------------------------------------------
 

@@ -26,16 +26,20 @@ from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import attrs
+
 from crosspost.core.errors import ConfigError, DailyCapReached, InvalidPost, PlatformError
 from crosspost.core.media import MediaInfo
 from crosspost.core.models import MediaKind, Post
 from crosspost.core.platform import JobContext, Outcome, PlannedRequest, Platform, Validation
+from crosspost.core.settings import Settings
 from crosspost.plugins.tiktok import fetch_media
+from crosspost.plugins.tiktok.accounts import TikTokAccounts
 from crosspost.plugins.tiktok.auth import OAuthClient, TokenKeeper
 from crosspost.plugins.tiktok.client import RetryPolicy, TikTokClient
 from crosspost.plugins.tiktok.config import CAP_RECHECK, CREATOR_CACHE_S, PollPolicy, TikTokConfig
 from crosspost.plugins.tiktok.creator import CreatorInfo
-from crosspost.plugins.tiktok.options import OPTION_NAMES, TikTokOptions, parse_options
+from crosspost.plugins.tiktok.options import OPTION_NAMES, OPTIONS, TikTokOptions, parse_options
 from crosspost.plugins.tiktok.prepared import (
     TikTokPrepared,
     content_type_of,
@@ -57,10 +61,11 @@ from crosspost.plugins.tiktok.requests import (
     photo_init_request,
     video_init_request,
 )
+from crosspost.plugins.tiktok.settings import SETTINGS
 from crosspost.plugins.tiktok.text import utf16_len
 
 
-class TikTokPlatform(Platform):
+class TikTokPlatform(TikTokAccounts, Platform):
     """TikTok Direct Post and drafts (inbox): one video or 1-35 photos per post.
 
     One instance serves every job; it keeps only a short per-account creator-info cache.
@@ -71,6 +76,8 @@ class TikTokPlatform(Platform):
     display_name = "TikTok"
     media_kinds = frozenset({MediaKind.VIDEO, MediaKind.IMAGE})
     option_names = OPTION_NAMES
+    options = OPTIONS
+    settings = SETTINGS
     caption_limit = None
     """Checked per post kind by ``validate_for_tiktok`` (video caption 2,200, photo description
     4,000 UTF-16 units; a photo title is derived from the content and cut to 90)."""
@@ -81,6 +88,18 @@ class TikTokPlatform(Platform):
         self.poll = poll or PollPolicy()
         self.rng = rng or random.Random()
         self._creators: dict[str, tuple[float, CreatorInfo]] = {}
+
+    def poll_policy(self, settings: Settings) -> PollPolicy:
+        """``CROSSPOST_TIKTOK_POLL_SECONDS`` as a fixed interval when set (the emulator's demo),
+        else the injected policy."""
+        raw = settings.platform(self.name).get("poll_seconds", "")
+        try:
+            seconds = float(raw) if raw else 0.0
+        except ValueError:
+            raise ConfigError(f"CROSSPOST_TIKTOK_POLL_SECONDS must be a number of seconds, got {raw!r}") from None
+        if seconds <= 0:
+            return self.poll
+        return attrs.evolve(self.poll, first=seconds, factor=1.0, longest=seconds)
 
     def caption_length(self, text: str) -> int:
         """TikTok counts UTF-16 code units: an emoji outside the BMP counts 2."""

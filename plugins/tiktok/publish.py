@@ -34,6 +34,7 @@ from crosspost.core.errors import (
 )
 from crosspost.core.models import JobStatus, Post
 from crosspost.core.platform import JobContext, Outcome
+from crosspost.core.settings import Settings
 from crosspost.plugins.tiktok import fetch_media
 from crosspost.plugins.tiktok.chunks import ChunkPlan
 from crosspost.plugins.tiktok.client import RetryPolicy, TikTokClient
@@ -83,6 +84,8 @@ class Publisher(Protocol):
     rng: random.Random
 
     def client(self, ctx: JobContext, config: TikTokConfig) -> TikTokClient: ...
+
+    def poll_policy(self, settings: Settings) -> PollPolicy: ...
 
     async def creator_info(self, ctx: JobContext, client: TikTokClient) -> CreatorInfo: ...
 
@@ -306,7 +309,7 @@ class PublishRun:
     # -- status ----------------------------------------------------------------------------------
 
     async def _poll(self) -> Outcome:
-        policy = self.platform.poll
+        policy = self.platform.poll_policy(self.ctx.settings)
         clock = self.ctx.clock
         started = clock.monotonic()
         delay = policy.first
