@@ -138,6 +138,13 @@ async def m004_jobs_publish_id_index(db: aiosqlite.Connection) -> None:
     await _run(db, "CREATE INDEX jobs_publish_id ON jobs (publish_id, created_at) WHERE publish_id IS NOT NULL")
 
 
+@migration
+async def m005_metrics(db: aiosqlite.Connection) -> None:
+    from crosspost.storage.sqlite_metrics import SCHEMA
+
+    await _run(db, *SCHEMA)
+
+
 def names() -> list[str]:
     """Every migration's name, in order (a database with all of them pending is new)."""
     return [name for name, _ in MIGRATIONS]

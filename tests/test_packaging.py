@@ -60,6 +60,7 @@ def test_a_built_wheel_imports_the_same_way_in_a_fresh_venv(tmp_path: Path) -> N
     plugins = subprocess.run([str(python), "-c", _PLUGINS_FROM_THE_WHEEL], check=True, capture_output=True,
                              text=True, env=env, cwd=tmp_path).stdout.split()
     assert plugins == ["bluesky=crosspost.plugins.bluesky.plugin:builtin",
+                       "puthost=crosspost.plugins.puthost.plugin:builtin",
                        "s3host=crosspost.plugins.s3host.plugin:builtin",
                        "tiktok=crosspost.plugins.tiktok.plugin:builtin"]
 

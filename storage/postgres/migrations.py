@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from crosspost.storage.postgres.metrics import STATEMENTS as METRIC_STATEMENTS
+
 if TYPE_CHECKING:
     from crosspost.storage.postgres.rows import Conn
 
@@ -121,6 +123,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(name="0004_jobs_publish_id_index", statements=(
         "CREATE INDEX jobs_publish_id ON jobs (publish_id, created_at) WHERE publish_id IS NOT NULL",
     )),
+    Migration(name="0005_metrics", statements=METRIC_STATEMENTS),
 )
 """Every migration, in the order they apply."""
 
