@@ -99,7 +99,7 @@ async def run_crosspost(info: dict[str, Any], video: Path, posts: int, workdir: 
             "content": f"Benchmark post {i} #crosspost", "targets": [f"tiktok:{account_name(i % len(creators))}"],
             "media": [{"type": "video", "path": str(video)}], "target_options": {"tiktok": OPTIONS},
         }) for i in range(posts)]
-        counts = count_statements() if count_sql else None
+        counts = await count_statements(hub.storage) if count_sql else None
         cpu0, wall0 = time.process_time(), time.perf_counter()
         for post in batch:
             await hub.submit(post)
@@ -113,30 +113,38 @@ async def run_crosspost(info: dict[str, Any], video: Path, posts: int, workdir: 
             "statuses": dict(collections.Counter(r.status.value for r in records)), "sql": sql}
 
 
-def count_statements() -> collections.Counter[str]:
-    """Count every SQL statement crosspost sends to SQLite (``--count-sql``; adds a little CPU)."""
-    import aiosqlite
+async def count_statements(storage: Any) -> collections.Counter[str]:
+    """Count every SQL statement SQLite runs for crosspost (``--count-sql``; adds a little CPU).
 
+    SQLite's own trace callback sees each statement as it runs, however it was sent (one
+    aiosqlite call per statement, or a whole transaction in one call to aiosqlite's thread)."""
     counts: collections.Counter[str] = collections.Counter()
-    execute, executemany = aiosqlite.Connection.execute, aiosqlite.Connection.executemany
 
     def counted(sql: str) -> None:
         counts["statements"] += 1
         verb = sql.split(None, 1)[0].upper() if sql.strip() else ""
         if verb == "COMMIT":
             counts["commits"] += 1
+        if verb == "SELECT" and " FROM accounts " in f"{' '.join(sql.split())} ":
+            counts["account_reads"] += 1
 
-    def patched_execute(self: aiosqlite.Connection, sql: str, parameters: Any = None) -> Any:
-        counted(sql)
-        return execute(self, sql, parameters)
-
-    def patched_executemany(self: aiosqlite.Connection, sql: str, parameters: Any) -> Any:
-        counted(sql)
-        return executemany(self, sql, parameters)
-
-    aiosqlite.Connection.execute = patched_execute  # type: ignore[method-assign]
-    aiosqlite.Connection.executemany = patched_executemany  # type: ignore[method-assign]
+    await storage._db.set_trace_callback(counted)
+    count_decryptions(counts)
     return counts
+
+
+def count_decryptions(counts: collections.Counter[str]) -> None:
+    """Count every account decryption (``SecretBox.decrypt`` with an account key, not a job's)."""
+    from crosspost.core.secrets import SecretBox
+
+    decrypt = SecretBox.decrypt
+
+    def counted(self: SecretBox, token: bytes, *, associated: bytes) -> bytes:
+        if not associated.startswith(b"checkpoint:"):
+            counts["account_decryptions"] += 1
+        return decrypt(self, token, associated=associated)
+
+    SecretBox.decrypt = counted  # type: ignore[method-assign]
 
 
 # -- the minimal client ---------------------------------------------------------------------
@@ -236,7 +244,9 @@ def report(client: str, result: dict[str, Any], server: dict[str, Any], posts: i
          **phases, **common)
     if result.get("sql"):
         emit(NAME, f"{client}_sql_statements_per_post", result["sql"].get("statements", 0) / posts, "statements",
-             commits_per_post=result["sql"].get("commits", 0) / posts, **common,
+             commits_per_post=result["sql"].get("commits", 0) / posts,
+             account_reads_per_post=result["sql"].get("account_reads", 0) / posts,
+             account_decryptions_per_post=result["sql"].get("account_decryptions", 0) / posts, **common,
              note="--count-sql: CPU figures of this run include the counting")
     serving = server.get("cpu_s", 0.0) - server.get("ready_cpu_s", 0.0)
     emit(NAME, f"{client}_emulator_cpu_ms_per_post", serving * 1000 / posts, "ms",

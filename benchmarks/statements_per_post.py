@@ -1,9 +1,9 @@
 """SQL statements and transactions per post, through ``Hub.publish`` as a library user runs it.
 
-A counting wrapper sits on the SQLite connection (``execute``/``executemany``): every statement
-is counted by its first word (``BEGIN``/``COMMIT`` are the transactions). The platform is an
-in-process fake that does what a real one does with storage: two checkpoint saves (uploading,
-then processing) before it returns published; it needs an account, so the account is read and
+SQLite's trace callback on the connection counts every statement it runs by its first word
+(``BEGIN``/``COMMIT`` are the transactions). The platform is an in-process fake that does what
+a real one does with storage: two checkpoint saves (uploading, then processing) before it
+returns published; it needs an account, so the account is read and
 decrypted as for TikTok. One account, ``--posts`` posts, one target each, published one after
 another. Counts are exact and machine-independent (no timing): they change only when the
 engine's storage work changes.
@@ -57,19 +57,14 @@ class StepsPlugin:
         register(Steps())
 
 
-def count_statements(db: Any, counts: collections.Counter[str]) -> None:
-    """Wrap ``db.execute``/``executemany`` so every statement adds to ``counts``."""
-    execute, executemany = db.execute, db.executemany
+async def count_statements(db: Any, counts: collections.Counter[str]) -> None:
+    """SQLite's trace callback on the connection: every statement it runs adds to ``counts``
+    (by its first word), however the backend sends it."""
 
-    def counted(sql: str, *args: Any, **kwargs: Any) -> Any:
+    def counted(sql: str) -> None:
         counts[sql.split(None, 1)[0].upper()] += 1
-        return execute(sql, *args, **kwargs)
 
-    def counted_many(sql: str, *args: Any, **kwargs: Any) -> Any:
-        counts[sql.split(None, 1)[0].upper()] += 1
-        return executemany(sql, *args, **kwargs)
-
-    db.execute, db.executemany = counted, counted_many
+    await db.set_trace_callback(counted)
 
 
 async def measure(posts: int, folder: Path) -> collections.Counter[str]:
@@ -78,7 +73,7 @@ async def measure(posts: int, folder: Path) -> collections.Counter[str]:
     counts: collections.Counter[str] = collections.Counter()
     async with Hub.open(settings, hooks=hooks, secret_box=SecretBox(os.urandom(32))) as hub:
         await hub.accounts.add(Account(platform="steps", name="main", secrets={"access_token": "t"}))
-        count_statements(hub.storage._db, counts)  # type: ignore[attr-defined]
+        await count_statements(hub.storage._db, counts)  # type: ignore[attr-defined]
         for n in range(posts):
             record = await hub.publish(Post(content=f"post {n}", targets=[Target(platform="steps", account="main")]))
             if record.status is not JobStatus.PUBLISHED:

@@ -11,6 +11,14 @@ SQLite runs as shipped (WAL, ``synchronous=FULL``) on a temporary file; PostgreS
 schema of ``--postgres`` (default ``CROSSPOST_TEST_POSTGRES``; the figure is null with a note
 when neither is given). One claim loop per process, so N workers is N processes each holding
 one connection. ``--quick``: 300 jobs, 1 and 4 workers.
+
+Each backend's figure comes with its reference, measured in the same run the same way (fresh
+table of ``--jobs`` due jobs, N processes, a common start): the minimal queue a hand-written
+worker would use, doing the same two writes per job (a claim, then the completion with an
+event row in one transaction). SQLite: plain ``sqlite3``, WAL, ``synchronous=FULL``, the claim
+one ``UPDATE … RETURNING`` in ``BEGIN IMMEDIATE``. PostgreSQL: one plain asyncpg connection,
+the claim one ``UPDATE … WHERE id = (SELECT … FOR UPDATE SKIP LOCKED) RETURNING``. The
+``…_ratio`` figures are crosspost over its reference.
 """
 
 from __future__ import annotations
@@ -64,6 +72,85 @@ async def work(url: str, start_at: float) -> dict[str, Any]:
         await storage.close()
 
 
+# -- the minimal reference queues (one worker process each) ---------------------------------
+
+_MIN_TABLES = ("CREATE TABLE mq (id TEXT PRIMARY KEY, status TEXT NOT NULL, owner TEXT, run_at BIGINT NOT NULL)",
+               "CREATE INDEX mq_due ON mq (status, run_at)",
+               "CREATE TABLE mq_events (id BIGSERIAL PRIMARY KEY, job_id TEXT NOT NULL, kind TEXT NOT NULL)")
+
+
+def minimal_sqlite_work(path: str, start_at: float) -> dict[str, Any]:
+    import sqlite3
+
+    db = sqlite3.connect(path, isolation_level=None, timeout=30)
+    db.execute("PRAGMA synchronous = FULL")
+    owner, done = f"min-{os.getpid()}", []
+    time.sleep(max(0.0, start_at - time.time()))
+    while True:
+        db.execute("BEGIN IMMEDIATE")
+        row = db.execute("UPDATE mq SET status = 'running', owner = ? WHERE id = (SELECT id FROM mq "
+                         "WHERE status = 'queued' ORDER BY run_at LIMIT 1) RETURNING id", (owner,)).fetchone()
+        db.execute("COMMIT")
+        if row is None:
+            break
+        db.execute("BEGIN IMMEDIATE")
+        db.execute("UPDATE mq SET status = 'done' WHERE id = ? AND owner = ?", (row[0], owner))
+        db.execute("INSERT INTO mq_events (job_id, kind) VALUES (?, 'published')", (row[0],))
+        db.execute("COMMIT")
+        done.append(row[0])
+    db.close()
+    return {"end": time.time(), "done": done}
+
+
+async def minimal_postgres_work(url: str, start_at: float) -> dict[str, Any]:
+    import asyncpg
+
+    conn = await asyncpg.connect(url)
+    owner, done = f"min-{os.getpid()}", []
+    try:
+        await asyncio.sleep(max(0.0, start_at - time.time()))
+        while True:
+            job = await conn.fetchval(
+                "UPDATE mq SET status = 'running', owner = $1 WHERE id = (SELECT id FROM mq WHERE status = 'queued' "
+                "ORDER BY run_at LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING id", owner)
+            if job is None:
+                break
+            async with conn.transaction():
+                await conn.execute("UPDATE mq SET status = 'done' WHERE id = $1 AND owner = $2", job, owner)
+                await conn.execute("INSERT INTO mq_events (job_id, kind) VALUES ($1, 'published')", job)
+            done.append(job)
+    finally:
+        await conn.close()
+    return {"end": time.time(), "done": done}
+
+
+def minimal_seed_sqlite(path: str, jobs: int) -> None:
+    import sqlite3
+
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("PRAGMA journal_mode = WAL")
+    for sql in _MIN_TABLES:
+        db.execute(sql.replace("BIGSERIAL", "INTEGER"))
+    db.execute("BEGIN")
+    db.executemany("INSERT INTO mq (id, status, run_at) VALUES (?, 'queued', ?)",
+                   [(f"j{n:06}", n) for n in range(jobs)])
+    db.execute("COMMIT")
+    db.close()
+
+
+async def minimal_seed_postgres(url: str, jobs: int) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(url)
+    try:
+        for sql in _MIN_TABLES:
+            await conn.execute(sql)
+        await conn.executemany("INSERT INTO mq (id, status, run_at) VALUES ($1, 'queued', $2)",
+                               [(f"j{n:06}", n) for n in range(jobs)])
+    finally:
+        await conn.close()
+
+
 # -- the orchestrator -------------------------------------------------------------------------
 
 
@@ -85,9 +172,9 @@ async def seed(url: str, jobs: int) -> None:
         await storage.close()
 
 
-def run_workers(url: str, workers: int) -> tuple[float, list[dict[str, Any]]]:
+def run_workers(url: str, workers: int, role: str = "--child") -> tuple[float, list[dict[str, Any]]]:
     start_at = time.time() + START_DELAY
-    procs = [subprocess.Popen([sys.executable, __file__, "--child", url, repr(start_at)],
+    procs = [subprocess.Popen([sys.executable, __file__, role, url, repr(start_at)],
                               stdout=subprocess.PIPE, text=True) for _ in range(workers)]
     results = []
     for proc in procs:
@@ -98,14 +185,30 @@ def run_workers(url: str, workers: int) -> tuple[float, list[dict[str, Any]]]:
     return start_at, results
 
 
-def measure(backend: str, url: str, workers: int, jobs: int) -> None:
-    asyncio.run(seed(url, jobs))
-    start_at, results = run_workers(url, workers)
+def measure(backend: str, url: str, workers: int, jobs: int, *, minimal: bool = False) -> float:
+    """Run one figure; ``minimal``: the reference queue on ``url`` instead of crosspost."""
+    if minimal:
+        if backend == "sqlite":
+            minimal_seed_sqlite(url, jobs)
+        else:
+            asyncio.run(minimal_seed_postgres(url, jobs))
+    else:
+        asyncio.run(seed(url, jobs))
+    start_at, results = run_workers(url, workers, f"--child-minimal-{backend}" if minimal else "--child")
     finished = [job for r in results for job in r["done"]]
     seconds = max(r["end"] for r in results) - start_at
-    emit(NAME, figure(backend, workers), len(set(finished)) / seconds, "jobs/s", backend=backend,
+    rate = len(set(finished)) / seconds
+    name = figure(backend, workers).replace("claim_complete", "minimal_claim_complete") if minimal else figure(
+        backend, workers)
+    emit(NAME, name, rate, "jobs/s", backend=backend,
          workers=workers, jobs=jobs, claims=len(finished), claimed_twice=len(finished) - len(set(finished)),
          seconds=seconds)
+    return rate
+
+
+def ratio(backend: str, workers: int, ours: float, reference: float) -> None:
+    emit(NAME, f"{figure(backend, workers)}_ratio", ours / reference, "ratio", backend=backend, workers=workers,
+         note="crosspost claim+complete/s over the minimal queue's, same run")
 
 
 async def _schema(url: str, sql: str) -> None:
@@ -125,24 +228,36 @@ def postgres_runs(server: str | None, counts: list[int], jobs: int) -> None:
                  note="no PostgreSQL: pass --postgres URL or set CROSSPOST_TEST_POSTGRES")
         return
     for workers in counts:
-        schema = f"bench_{uuid.uuid4().hex[:10]}"
-        asyncio.run(_schema(server, f"CREATE SCHEMA {schema}"))
-        try:
-            sep = "&" if "?" in server else "?"
-            measure("postgresql", f"{server}{sep}search_path={schema}", workers, jobs)
-        finally:
-            asyncio.run(_schema(server, f"DROP SCHEMA {schema} CASCADE"))
+        rates = []
+        for minimal in (False, True):
+            schema = f"bench_{uuid.uuid4().hex[:10]}"
+            asyncio.run(_schema(server, f"CREATE SCHEMA {schema}"))
+            try:
+                sep = "&" if "?" in server else "?"
+                url = f"{server}{sep}search_path={schema}"  # asyncpg takes it as a server setting too
+                rates.append(measure("postgresql", url, workers, jobs, minimal=minimal))
+            finally:
+                asyncio.run(_schema(server, f"DROP SCHEMA {schema} CASCADE"))
+        ratio("postgresql", workers, *rates)
 
 
 def sqlite_runs(counts: list[int], jobs: int) -> None:
     for workers in counts:
         with tempfile.TemporaryDirectory() as folder:
-            measure("sqlite", f"sqlite:///{Path(folder) / 'bench.db'}", workers, jobs)
+            ours = measure("sqlite", f"sqlite:///{Path(folder) / 'bench.db'}", workers, jobs)
+            reference = measure("sqlite", str(Path(folder) / "minimal.db"), workers, jobs, minimal=True)
+        ratio("sqlite", workers, ours, reference)
 
 
 def main() -> None:
     if len(sys.argv) == 4 and sys.argv[1] == "--child":
         print(json.dumps(asyncio.run(work(sys.argv[2], float(sys.argv[3])))))
+        return
+    if len(sys.argv) == 4 and sys.argv[1] == "--child-minimal-sqlite":
+        print(json.dumps(minimal_sqlite_work(sys.argv[2], float(sys.argv[3]))))
+        return
+    if len(sys.argv) == 4 and sys.argv[1] == "--child-minimal-postgresql":
+        print(json.dumps(asyncio.run(minimal_postgres_work(sys.argv[2], float(sys.argv[3])))))
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=3000)

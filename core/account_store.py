@@ -64,6 +64,8 @@ class AccountStore:
         self._clock = clock or SystemClock()
         self._owner = uuid.uuid4().hex
         self._locks: dict[str, asyncio.Lock] = {}
+        self._opened: dict[tuple[str, str], tuple[bytes, dict[str, Any]]] = {}
+        """Decrypted secrets by account, with the ciphertext they came from (see :meth:`_secrets`)."""
 
     def cipher(self) -> SecretCipher:
         """The box that seals this store's secrets; the engine seals job checkpoints with it too.
@@ -96,11 +98,28 @@ class AccountStore:
             updated_at=now,
         )
 
+    opened_limit = 4096
+    """Accounts whose decrypted secrets are kept; past it the oldest entry is dropped."""
+
+    def _secrets(self, row: AccountRow) -> dict[str, Any]:
+        """The row's secrets, decrypted once per ciphertext: every job of an account reads it
+        several times, and the stored bytes change with every write (a fresh nonce), so an
+        unchanged ciphertext of the same account is the same plaintext. A concurrent update
+        is never hidden: the row is still read each time, only the decryption is saved."""
+        key = (row.platform, row.name)
+        cached = self._opened.get(key)
+        if cached is not None and cached[0] == row.secrets:
+            return dict(cached[1])
+        secrets: dict[str, Any] = json.loads(
+            self.cipher().decrypt(row.secrets, associated=f"{row.platform}:{row.name}".encode()))
+        self._opened.pop(key, None)
+        if len(self._opened) >= self.opened_limit:
+            self._opened.pop(next(iter(self._opened)))
+        self._opened[key] = (row.secrets, secrets)
+        return dict(secrets)
+
     def _account(self, row: AccountRow, *, decrypt: bool = True) -> Account:
-        secrets: dict[str, Any] = {}
-        if decrypt:
-            key = f"{row.platform}:{row.name}".encode()
-            secrets = json.loads(self.cipher().decrypt(row.secrets, associated=key))
+        secrets = self._secrets(row) if decrypt else {}
         return Account(
             platform=row.platform, name=row.name, secrets=secrets, profile=dict(row.profile),
             scopes=row.scopes, access_expires_at=row.access_expires_at,
@@ -200,24 +219,41 @@ class AccountStore:
 
 
 class StoredAccountAccess:
-    """One account as a job sees it (``ctx.account``)."""
+    """One account as a job sees it (``ctx.account``), read once per job run.
+
+    A job asks for its account many times (the engine's login check, each request's token, the
+    username for the post's URL); the first :meth:`get` reads it and later ones reuse it, and an
+    :meth:`update` keeps what it wrote. Nothing another writer does is lost: entering
+    :meth:`lock` (what a token refresh holds) drops the kept copy, so the refresh decides on the
+    stored account, and every write is version-checked (:class:`AccountConflict`). A token that
+    went stale meanwhile is refused by the platform, and its refresh path reads afresh.
+    """
 
     def __init__(self, store: AccountStore, platform: str, name: str) -> None:
         self._store = store
         self.platform = platform
         self.name = name
+        self._kept: Account | None = None
 
     def __repr__(self) -> str:
         return f"StoredAccountAccess({self.platform}:{self.name})"
 
     async def get(self) -> Account:
-        return await self._store.get(self.platform, self.name)
+        if self._kept is None:
+            self._kept = await self._store.get(self.platform, self.name)
+        return self._kept
 
     async def update(self, account: Account) -> Account:
-        return await self._store.update(account)
+        self._kept = None
+        self._kept = await self._store.update(account)
+        return self._kept
 
-    def lock(self) -> contextlib.AbstractAsyncContextManager[None]:
-        return self._store.lock(self.platform, self.name)
+    @contextlib.asynccontextmanager
+    async def lock(self) -> AsyncIterator[None]:
+        async with self._store.lock(self.platform, self.name):
+            self._kept = None
+            yield
 
     async def mark_needs_login(self, reason: str) -> None:
+        self._kept = None
         await self._store.mark_needs_login(self.platform, self.name, reason)

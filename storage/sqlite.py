@@ -1,7 +1,8 @@
 """The SQLite backend (aiosqlite): WAL, a busy timeout, short transactions, one-statement claims.
 
-One connection per process, owned by :class:`SqliteStorage`; an asyncio lock keeps one
-transaction at a time on it (aiosqlite runs the connection in its own thread). Writers open
+One connection per process, owned by :class:`SqliteStorage`; aiosqlite runs it in its own
+thread and each transaction is one synchronous call there (:mod:`.sqlite_thread`), so a
+transaction costs one thread hand-off, not one per statement. Writers open
 ``BEGIN IMMEDIATE`` so they take the write lock up front and wait in SQLite's busy handler rather
 than failing with *database is locked* on upgrade. A job is claimed with a single
 ``UPDATE … WHERE id = (SELECT … LIMIT 1) RETURNING …`` inside ``BEGIN IMMEDIATE``: measured with
@@ -11,6 +12,8 @@ thousands of lock errors, while this form had neither (``shared/RELIABILITY.md``
 
 from __future__ import annotations
 
+import functools
+import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -42,7 +45,8 @@ from crosspost.storage.sqlite_rows import (
     post_row,
     ts,
 )
-from crosspost.storage.sqlite_shared import SqliteShared, enable_wal
+from crosspost.storage.sqlite_shared import SqliteShared, enable_wal, log_event
+from crosspost.storage.sqlite_thread import changes, every, one
 
 _WAITING = "('scheduled', 'queued', 'deferred')"
 _RUNNING = "('validating', 'uploading', 'processing')"
@@ -133,90 +137,59 @@ class SqliteStorage(SqliteShared, SqliteMetrics):
 
     # -- posts -------------------------------------------------------------------------------
 
-    async def _post(self, db: aiosqlite.Connection, post_id: str) -> PostRow | None:
-        row = await self._one(db, "SELECT * FROM posts WHERE id = ?", (post_id,))
-        if row is None:
-            return None
-        jobs = await self._all(db, "SELECT * FROM jobs WHERE post_id = ?", (post_id,))
-        return post_row(row, [job_row(j) for j in jobs])
-
-    async def _insert_jobs(self, db: aiosqlite.Connection, post_id: str, jobs: Iterable[NewJob],
-                           now: datetime) -> None:
-        await db.executemany(
-            """INSERT INTO jobs (id, post_id, position, target, status, run_at, warnings, error,
-                                 created_at, updated_at)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-            [(j.id, post_id, i, str(j.target), j.status.value, ts(j.run_at), dumps(list(j.warnings)),
-              error_json(j.error), ts(now), ts(now)) for i, j in enumerate(jobs)],
-        )
-
     async def insert_post(self, new: NewPost, *, event: NewEvent | None = None) -> tuple[PostRow, bool]:
-        key = new.post.idempotency_key
-        async with self._tx() as db:
-            if key is not None:
-                found = await self._one(db, "SELECT id FROM posts WHERE idempotency_key = ?", (key,))
-                if found is not None:
-                    existing = await self._post(db, found["id"])
-                    assert existing is not None
-                    return existing, False
-            now = new.created_at
-            await db.execute(
-                "INSERT INTO posts (id, idempotency_key, body, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
-                (new.id, key, post_json(new.post), ts(now), ts(now)),
-            )
-            await self._insert_jobs(db, new.id, new.jobs, now)
-            await self._log(db, event, now)
-        return inserted_post_row(new), True
+        return await self._write(functools.partial(_insert_post, new, event))
 
     async def find_post_by_key(self, idempotency_key: str) -> PostRow | None:
-        async with self._tx("DEFERRED") as db:
-            found = await self._one(db, "SELECT id FROM posts WHERE idempotency_key = ?", (idempotency_key,))
-            return None if found is None else await self._post(db, found["id"])
+        def work(db: sqlite3.Connection) -> PostRow | None:
+            found = one(db, "SELECT id FROM posts WHERE idempotency_key = ?", (idempotency_key,))
+            return None if found is None else _post(db, found["id"])
+        return await self._read(work)
 
     async def get_post(self, post_id: str) -> PostRow | None:
-        async with self._tx("DEFERRED") as db:
-            return await self._post(db, post_id)
+        return await self._read(lambda db: _post(db, post_id))
 
     async def get_post_body(self, post_id: str) -> Post | None:
-        async with self._lock:
-            row = await self._one(self._db, "SELECT body FROM posts WHERE id = ?", (post_id,))
+        row = await self._query(lambda db: one(db, "SELECT body FROM posts WHERE id = ?", (post_id,)))
         return None if row is None else post_from_body(row["body"])
 
     async def list_posts(self, *, status: JobStatus | None = None, limit: int = 100) -> list[PostRow]:
         where = "WHERE EXISTS (SELECT 1 FROM jobs WHERE jobs.post_id = posts.id AND jobs.status = :status)"
         sql = f"SELECT * FROM posts {where if status else ''} ORDER BY created_at DESC, rowid DESC LIMIT :limit"
-        async with self._tx("DEFERRED") as db:
-            posts = await self._all(db, sql, {"status": status.value if status else None, "limit": limit})
+        params = {"status": status.value if status else None, "limit": limit}
+
+        def work(db: sqlite3.Connection) -> list[PostRow]:
+            posts = every(db, sql, params)
             if not posts:
                 return []
             ids = [p["id"] for p in posts]
             marks = ", ".join("?" * len(ids))
-            jobs = await self._all(db, f"SELECT * FROM jobs WHERE post_id IN ({marks})", ids)
-        by_post: dict[str, list[JobRow]] = {i: [] for i in ids}
-        for j in jobs:
-            by_post[j["post_id"]].append(job_row(j))
-        return [post_row(p, by_post[p["id"]]) for p in posts]
+            by_post: dict[str, list[JobRow]] = {i: [] for i in ids}
+            for j in every(db, f"SELECT * FROM jobs WHERE post_id IN ({marks})", ids):
+                by_post[j["post_id"]].append(job_row(j))
+            return [post_row(p, by_post[p["id"]]) for p in posts]
+        return await self._read(work)
 
     async def replace_post(self, post_id: str, post: Post, jobs: Sequence[NewJob], *, now: datetime,
                            event: NewEvent | None = None) -> PostRow | None:
-        async with self._tx() as db:
-            row = await self._one(
-                db, """SELECT COUNT(*) AS total,
-                              SUM(status = 'scheduled' AND lease_owner IS NULL) AS editable
-                       FROM jobs WHERE post_id = ?""", (post_id,))
+        def work(db: sqlite3.Connection) -> PostRow | None:
+            row = one(db, """SELECT COUNT(*) AS total,
+                                    SUM(status = 'scheduled' AND lease_owner IS NULL) AS editable
+                             FROM jobs WHERE post_id = ?""", (post_id,))
             if row is None or not row["total"] or row["total"] != row["editable"]:
                 return None
-            await db.execute("DELETE FROM jobs WHERE post_id = ?", (post_id,))
-            await self._insert_jobs(db, post_id, jobs, now)
-            await db.execute("UPDATE posts SET body = ?, updated_at = ? WHERE id = ?",
-                             (post_json(post), ts(now), post_id))
-            await self._log(db, event, now)
-            return await self._post(db, post_id)
+            db.execute("DELETE FROM jobs WHERE post_id = ?", (post_id,))
+            _insert_jobs(db, post_id, jobs, now)
+            db.execute("UPDATE posts SET body = ?, updated_at = ? WHERE id = ?",
+                       (post_json(post), ts(now), post_id))
+            log_event(db, event, now)
+            return _post(db, post_id)
+        return await self._write(work)
 
     async def reschedule_post(self, post_id: str, post: Post, run_at: datetime, *, now: datetime,
                               event: NewEvent | None = None) -> PostRow | None:
-        async with self._tx() as db:
-            changed = await self._changes(
+        def work(db: sqlite3.Connection) -> PostRow | None:
+            changed = changes(
                 db, f"""UPDATE jobs SET run_at = :run_at, updated_at = :now,
                             status = CASE WHEN blocked_on IS NOT NULL THEN status
                                           WHEN :run_at > :now THEN 'scheduled' ELSE 'queued' END
@@ -224,26 +197,30 @@ class SqliteStorage(SqliteShared, SqliteMetrics):
                 {"run_at": ts(run_at), "now": ts(now), "post_id": post_id})
             if not changed:
                 return None
-            await db.execute("UPDATE posts SET body = ?, updated_at = ? WHERE id = ?",
-                             (post_json(post), ts(now), post_id))
-            await self._log(db, event, now)
-            return await self._post(db, post_id)
+            db.execute("UPDATE posts SET body = ?, updated_at = ? WHERE id = ?",
+                       (post_json(post), ts(now), post_id))
+            log_event(db, event, now)
+            return _post(db, post_id)
+        return await self._write(work)
 
     async def cancel_post(self, post_id: str, *, now: datetime,
                           event: NewEvent | None = None) -> list[JobRow]:
         params = {"post_id": post_id, "now": ts(now)}
-        async with self._tx() as db:
-            stopped = await self._all(
+
+        def work(db: sqlite3.Connection) -> list[sqlite3.Row]:
+            stopped = every(
                 db, f"""UPDATE jobs SET status = 'cancelled', finished_at = :now, updated_at = :now,
                             blocked_on = NULL
                         WHERE post_id = :post_id AND status IN {_WAITING} RETURNING *""", params)
-            flagged = await self._all(
+            flagged = every(
                 db, f"""UPDATE jobs SET cancel_requested = 1, updated_at = :now
                         WHERE post_id = :post_id AND status IN {_RUNNING} AND cancel_requested = 0
                         RETURNING *""", params)
             if stopped or flagged:
-                await self._log(db, event, now)
-        return sorted((job_row(r) for r in [*stopped, *flagged]), key=lambda j: j.position)
+                log_event(db, event, now)
+            return [*stopped, *flagged]
+        rows = await self._write(work)
+        return sorted((job_row(r) for r in rows), key=lambda j: j.position)
 
     async def retry_failed(self, post_id: str, *, now: datetime,
                            event: NewEvent | None = None) -> list[JobRow]:
@@ -261,19 +238,21 @@ class SqliteStorage(SqliteShared, SqliteMetrics):
     # -- jobs --------------------------------------------------------------------------------
 
     async def get_job(self, job_id: str) -> JobRow | None:
-        async with self._lock:
-            row = await self._one(self._db, "SELECT * FROM jobs WHERE id = ?", (job_id,))
+        row = await self._query(lambda db: one(db, "SELECT * FROM jobs WHERE id = ?", (job_id,)))
         return None if row is None else job_row(row)
 
     async def claim_job(self, owner: str, *, now: datetime, lease_until: datetime,
                         post_id: str | None = None, log_start: bool = False) -> JobRow | None:
         sql = _CLAIM.format(post="AND post_id = :post_id" if post_id else "")
         params = {"owner": owner, "now": ts(now), "until": ts(lease_until), "post_id": post_id}
-        async with self._tx() as db:
-            row = await self._one(db, sql, params)
+
+        def work(db: sqlite3.Connection) -> sqlite3.Row | None:
+            row = one(db, sql, params)
             if row is not None and log_start:
-                await self._log(db, started_event(row["post_id"], row["id"], owner=owner, token=row["lease_token"],
-                                                  resumed=row["checkpoint"] != "{}"), now)
+                log_event(db, started_event(row["post_id"], row["id"], owner=owner, token=row["lease_token"],
+                                            resumed=row["checkpoint"] != "{}"), now)
+            return row
+        row = await self._write(work)
         return None if row is None else job_row(row)
 
     def _fence(self, lease: Lease) -> dict[str, Any]:
@@ -281,17 +260,19 @@ class SqliteStorage(SqliteShared, SqliteMetrics):
 
     async def _fenced(self, sql: str, lease: Lease, values: Mapping[str, Any], event: NewEvent | None,
                       now: datetime) -> bool:
-        async with self._tx() as db:
-            changed = await self._changes(db, sql, {**self._fence(lease), **values})
+        params = {**self._fence(lease), **values}
+
+        def work(db: sqlite3.Connection) -> int:
+            changed = changes(db, sql, params)
             if changed:
-                await self._log(db, event, now)
-        return changed > 0
+                log_event(db, event, now)
+            return changed
+        return await self._write(work) > 0
 
     async def extend_lease(self, lease: Lease, *, until: datetime) -> bool:
-        async with self._tx() as db:
-            changed = await self._changes(db, f"UPDATE jobs SET lease_until = :until WHERE {_FENCE}",
-                                          {**self._fence(lease), "until": ts(until)})
-        return changed > 0
+        params = {**self._fence(lease), "until": ts(until)}
+        return await self._write(lambda db: changes(
+            db, f"UPDATE jobs SET lease_until = :until WHERE {_FENCE}", params)) > 0
 
     async def save_checkpoint(self, lease: Lease, checkpoint: Mapping[str, Any], *,
                               status: JobStatus | None, now: datetime, lease_until: datetime,
@@ -341,29 +322,68 @@ class SqliteStorage(SqliteShared, SqliteMetrics):
                       UNION ALL
                       SELECT MIN(lease_until) FROM jobs
                       WHERE status IN {_RUNNING} AND lease_owner IS NOT :owner {post})"""
-        async with self._lock:
-            row = await self._one(self._db, sql, {"post_id": post_id, "owner": owner})
+        row = await self._query(lambda db: one(db, sql, {"post_id": post_id, "owner": owner}))
         return dt_or_none(row[0] if row else None)
 
     async def unblock_jobs(self, blocked_on: str, *, now: datetime) -> int:
-        async with self._tx() as db:
-            return await self._changes(
-                db, f"""UPDATE jobs SET status = 'queued', run_at = :now, blocked_on = NULL, error = NULL,
-                            updated_at = :now
-                        WHERE blocked_on = :blocked_on AND status IN {_WAITING}""",
-                {"now": ts(now), "blocked_on": blocked_on})
+        params = {"now": ts(now), "blocked_on": blocked_on}
+        return await self._write(lambda db: changes(
+            db, f"""UPDATE jobs SET status = 'queued', run_at = :now, blocked_on = NULL, error = NULL,
+                        updated_at = :now
+                    WHERE blocked_on = :blocked_on AND status IN {_WAITING}""", params))
 
     async def find_job_by_publish_id(self, publish_id: str) -> JobRow | None:
-        async with self._lock:
-            row = await self._one(self._db, "SELECT * FROM jobs WHERE publish_id = ? "
-                                  "ORDER BY created_at DESC, rowid DESC LIMIT 1", (publish_id,))
+        row = await self._query(lambda db: one(
+            db, "SELECT * FROM jobs WHERE publish_id = ? ORDER BY created_at DESC, rowid DESC LIMIT 1",
+            (publish_id,)))
         return None if row is None else job_row(row)
 
     async def hurry_job(self, job_id: str, *, now: datetime, event: NewEvent | None = None) -> bool:
-        async with self._tx() as db:
-            changed = await self._changes(
+        params = {"now": ts(now), "job_id": job_id}
+
+        def work(db: sqlite3.Connection) -> int:
+            changed = changes(
                 db, f"""UPDATE jobs SET run_at = :now, updated_at = :now
                         WHERE id = :job_id AND status IN {_WAITING} AND blocked_on IS NULL AND run_at > :now""",
-                {"now": ts(now), "job_id": job_id})
-            await self._log(db, event, now)
-        return changed > 0
+                params)
+            log_event(db, event, now)
+            return changed
+        return await self._write(work) > 0
+
+
+# -- transaction bodies (run in aiosqlite's thread; see crosspost.storage.sqlite_thread) -------
+
+
+def _post(db: sqlite3.Connection, post_id: str) -> PostRow | None:
+    row = one(db, "SELECT * FROM posts WHERE id = ?", (post_id,))
+    if row is None:
+        return None
+    return post_row(row, [job_row(j) for j in every(db, "SELECT * FROM jobs WHERE post_id = ?", (post_id,))])
+
+
+def _insert_jobs(db: sqlite3.Connection, post_id: str, jobs: Iterable[NewJob], now: datetime) -> None:
+    db.executemany(
+        """INSERT INTO jobs (id, post_id, position, target, status, run_at, warnings, error,
+                             created_at, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        [(j.id, post_id, i, str(j.target), j.status.value, ts(j.run_at), dumps(list(j.warnings)),
+          error_json(j.error), ts(now), ts(now)) for i, j in enumerate(jobs)],
+    )
+
+
+def _insert_post(new: NewPost, event: NewEvent | None, db: sqlite3.Connection) -> tuple[PostRow, bool]:
+    key = new.post.idempotency_key
+    if key is not None:
+        found = one(db, "SELECT id FROM posts WHERE idempotency_key = ?", (key,))
+        if found is not None:
+            existing = _post(db, found["id"])
+            assert existing is not None
+            return existing, False
+    now = new.created_at
+    db.execute(
+        "INSERT INTO posts (id, idempotency_key, body, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
+        (new.id, key, post_json(new.post), ts(now), ts(now)),
+    )
+    _insert_jobs(db, new.id, new.jobs, now)
+    log_event(db, event, now)
+    return inserted_post_row(new), True

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import sqlite3
 from collections.abc import AsyncIterator
 from datetime import datetime
@@ -18,6 +19,7 @@ import aiosqlite
 
 from crosspost.storage.base import AccountRow, EventRow, NewEvent
 from crosspost.storage.sqlite_rows import account_row, account_values, dumps, event_row, ts
+from crosspost.storage.sqlite_thread import T, Work, changes, every, one, run_in_thread, transaction
 
 
 async def enable_wal(db: aiosqlite.Connection, busy_timeout: float) -> None:
@@ -38,7 +40,15 @@ async def enable_wal(db: aiosqlite.Connection, busy_timeout: float) -> None:
 
 
 class SqliteConnection:
-    """Owns the aiosqlite connection; an asyncio lock keeps one transaction at a time on it."""
+    """Owns the aiosqlite connection; each storage call is one hop into its thread.
+
+    :meth:`_write` (``BEGIN IMMEDIATE``), :meth:`_read` (``BEGIN DEFERRED``, a consistent view
+    across statements) and :meth:`_query` (one statement, no transaction) send a synchronous
+    function of the :class:`sqlite3.Connection` to aiosqlite's thread (:mod:`.sqlite_thread`).
+    The thread runs one call at a time, so transactions never interleave and need no lock.
+    The asyncio lock is held only by multi-hop work (migrations, closing, and :meth:`_tx` kept
+    for methods not yet written as one hop); a hop waits while it is held.
+    """
 
     def __init__(self, db: aiosqlite.Connection, path: str) -> None:
         self._db = db
@@ -49,9 +59,29 @@ class SqliteConnection:
         async with self._lock:
             await self._db.close()
 
+    async def _hop(self, work: Work[T]) -> T:
+        if self._lock.locked():
+            async with self._lock:
+                return await run_in_thread(self._db, work)
+        return await run_in_thread(self._db, work)
+
+    async def _write(self, work: Work[T]) -> T:
+        """``work`` in one ``BEGIN IMMEDIATE`` transaction (takes the write lock up front)."""
+        return await self._hop(functools.partial(transaction, "IMMEDIATE", work))
+
+    async def _read(self, work: Work[T]) -> T:
+        """``work`` in one ``BEGIN DEFERRED`` transaction: several reads see one snapshot."""
+        return await self._hop(functools.partial(transaction, "DEFERRED", work))
+
+    async def _query(self, work: Work[T]) -> T:
+        """``work`` (a single statement) outside any explicit transaction."""
+        return await self._hop(work)
+
+    # -- multi-hop transactions (the old style; one await per statement) ---------------------
+
     @contextlib.asynccontextmanager
     async def _tx(self, mode: str = "IMMEDIATE") -> AsyncIterator[aiosqlite.Connection]:
-        """One transaction; IMMEDIATE for writes, DEFERRED for consistent multi-statement reads."""
+        """One transaction over several awaits; prefer :meth:`_write`, which is one hop."""
         async with self._lock:
             try:
                 # BEGIN inside the try: a caller cancelled while waiting for it still rolls back,
@@ -83,11 +113,20 @@ class SqliteConnection:
 
     async def _log(self, db: aiosqlite.Connection, event: NewEvent | None, now: datetime) -> None:
         if event is not None:
-            await db.execute(
-                "INSERT INTO events (at, kind, post_id, job_id, data) VALUES (?, ?, ?, ?, ?)",
-                (ts(now), event.kind, event.post_id, event.job_id, dumps(dict(event.data))),
-            )
+            await db.execute(_INSERT_EVENT, _event_values(event, now))
 
+
+_INSERT_EVENT = "INSERT INTO events (at, kind, post_id, job_id, data) VALUES (?, ?, ?, ?, ?)"
+
+
+def _event_values(event: NewEvent, now: datetime) -> tuple[Any, ...]:
+    return (ts(now), event.kind, event.post_id, event.job_id, dumps(dict(event.data)))
+
+
+def log_event(conn: sqlite3.Connection, event: NewEvent | None, now: datetime) -> None:
+    """Append ``event`` (when there is one) inside the caller's transaction."""
+    if event is not None:
+        conn.execute(_INSERT_EVENT, _event_values(event, now))
 
 
 class SqliteShared(SqliteConnection):
@@ -99,95 +138,88 @@ class SqliteShared(SqliteConnection):
         values = account_values(row)
         columns = ", ".join(values)
         marks = ", ".join(f":{k}" for k in values)
-        async with self._tx() as db:
-            return await self._changes(
-                db, f"INSERT INTO accounts ({columns}) VALUES ({marks}) ON CONFLICT DO NOTHING", values) > 0
+        sql = f"INSERT INTO accounts ({columns}) VALUES ({marks}) ON CONFLICT DO NOTHING"
+        return await self._write(lambda db: changes(db, sql, values) > 0)
 
     async def get_account(self, platform: str, name: str) -> AccountRow | None:
-        async with self._lock:
-            row = await self._one(self._db, "SELECT * FROM accounts WHERE platform = ? AND name = ?",
-                                  (platform, name))
-        return None if row is None else account_row(row)
+        def work(db: sqlite3.Connection) -> AccountRow | None:
+            row = one(db, "SELECT * FROM accounts WHERE platform = ? AND name = ?", (platform, name))
+            return None if row is None else account_row(row)
+        return await self._query(work)
 
     async def list_accounts(self, platform: str | None = None) -> list[AccountRow]:
         sql = "SELECT * FROM accounts WHERE (:platform IS NULL OR platform = :platform) ORDER BY platform, name"
-        async with self._lock:
-            rows = await self._all(self._db, sql, {"platform": platform})
-        return [account_row(r) for r in rows]
+        return await self._query(lambda db: [account_row(r) for r in every(db, sql, {"platform": platform})])
 
     async def update_account(self, row: AccountRow, *, expected_version: int) -> bool:
         values = account_values(row)
         sets = ", ".join(f"{k} = :{k}" for k in values if k not in ("platform", "name", "created_at"))
-        async with self._tx() as db:
-            return await self._changes(
-                db, f"""UPDATE accounts SET {sets}
-                        WHERE platform = :platform AND name = :name AND version = :expected""",
-                {**values, "expected": expected_version}) > 0
+        sql = f"""UPDATE accounts SET {sets}
+                  WHERE platform = :platform AND name = :name AND version = :expected"""
+        return await self._write(lambda db: changes(db, sql, {**values, "expected": expected_version}) > 0)
 
     async def delete_account(self, platform: str, name: str) -> bool:
-        async with self._tx() as db:
-            return await self._changes(db, "DELETE FROM accounts WHERE platform = ? AND name = ?",
-                                       (platform, name)) > 0
+        return await self._write(lambda db: changes(
+            db, "DELETE FROM accounts WHERE platform = ? AND name = ?", (platform, name)) > 0)
 
     async def set_needs_login(self, platform: str, name: str, reason: str, *, now: datetime) -> bool:
-        async with self._tx() as db:
-            return await self._changes(
-                db, """UPDATE accounts SET needs_login = 1, login_reason = ?, version = version + 1,
-                           updated_at = ?
-                       WHERE platform = ? AND name = ?""", (reason, ts(now), platform, name)) > 0
+        return await self._write(lambda db: changes(
+            db, """UPDATE accounts SET needs_login = 1, login_reason = ?, version = version + 1,
+                       updated_at = ?
+                   WHERE platform = ? AND name = ?""", (reason, ts(now), platform, name)) > 0)
 
     # -- event log ---------------------------------------------------------------------------
 
     async def add_event(self, event: NewEvent, *, now: datetime) -> None:
-        async with self._tx() as db:
-            await self._log(db, event, now)
+        await self._write(lambda db: log_event(db, event, now))
 
     async def list_events(self, *, post_id: str | None = None, job_id: str | None = None,
                           limit: int = 1000) -> list[EventRow]:
         sql = """SELECT * FROM events WHERE (:post_id IS NULL OR post_id = :post_id)
                    AND (:job_id IS NULL OR job_id = :job_id) ORDER BY id LIMIT :limit"""
-        async with self._lock:
-            rows = await self._all(self._db, sql, {"post_id": post_id, "job_id": job_id, "limit": limit})
-        return [event_row(r) for r in rows]
+        params = {"post_id": post_id, "job_id": job_id, "limit": limit}
+        return await self._query(lambda db: [event_row(r) for r in every(db, sql, params)])
 
     # -- shared rate windows and locks -------------------------------------------------------
 
     async def try_acquire_rate(self, key: str, *, limit: int, window: float, now: datetime) -> float:
-        now_us, window_us = ts(now), round(window * 1_000_000)
-        async with self._tx() as db:
-            # A caller whose "now" is behind the latest recorded call (it read the clock, then
-            # waited for the lock) counts as calling at that latest instant: recorded times stay
-            # in order, which the window count relies on.
-            latest = await self._one(db, "SELECT MAX(at) FROM rate_events WHERE key = ?", (key,))
-            at = max(now_us, latest[0] if latest and latest[0] is not None else now_us)
-            await db.execute("DELETE FROM rate_events WHERE key = ? AND at <= ?", (key, at - window_us))
-            row = await self._one(db, "SELECT COUNT(*) FROM rate_events WHERE key = ?", (key,))
-            count = row[0] if row else 0
-            if count < limit:
-                await db.execute("INSERT INTO rate_events (key, at) VALUES (?, ?)", (key, at))
-                return 0.0
-            # The slot frees when the call that keeps the window full leaves it.
-            oldest = await self._one(db, "SELECT at FROM rate_events WHERE key = ? ORDER BY at LIMIT 1 OFFSET ?",
-                                     (key, count - limit))
-        assert oldest is not None
-        wait_us: int = oldest[0] + window_us - now_us
-        return max(wait_us / 1_000_000, 1e-6)
+        return await self._write(functools.partial(_acquire_rate, key, limit, ts(now),
+                                                   round(window * 1_000_000)))
 
     async def rate_usage(self, key: str, *, window: float, now: datetime) -> int:
         since = ts(now) - round(window * 1_000_000)
-        async with self._lock:
-            row = await self._one(self._db, "SELECT COUNT(*) FROM rate_events WHERE key = ? AND at > ?",
-                                  (key, since))
+        row = await self._query(lambda db: one(
+            db, "SELECT COUNT(*) FROM rate_events WHERE key = ? AND at > ?", (key, since)))
         return int(row[0]) if row else 0
 
     async def try_lock(self, name: str, owner: str, *, until: datetime, now: datetime) -> bool:
-        async with self._tx() as db:
-            return await self._changes(
-                db, """INSERT INTO locks (name, owner, until) VALUES (:name, :owner, :until)
-                       ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, until = excluded.until
-                       WHERE locks.owner = excluded.owner OR locks.until <= :now""",
-                {"name": name, "owner": owner, "until": ts(until), "now": ts(now)}) > 0
+        params = {"name": name, "owner": owner, "until": ts(until), "now": ts(now)}
+        return await self._write(lambda db: changes(
+            db, """INSERT INTO locks (name, owner, until) VALUES (:name, :owner, :until)
+                   ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, until = excluded.until
+                   WHERE locks.owner = excluded.owner OR locks.until <= :now""", params) > 0)
 
     async def unlock(self, name: str, owner: str) -> None:
-        async with self._tx() as db:
-            await db.execute("DELETE FROM locks WHERE name = ? AND owner = ?", (name, owner))
+        await self._write(lambda db: changes(db, "DELETE FROM locks WHERE name = ? AND owner = ?",
+                                             (name, owner)))
+
+
+def _acquire_rate(key: str, limit: int, now_us: int, window_us: int, db: sqlite3.Connection) -> float:
+    """One rate-window check (and, when there is room, the recorded call), in the transaction."""
+    # A caller whose "now" is behind the latest recorded call (it read the clock, then waited
+    # for the lock) counts as calling at that latest instant: recorded times stay in order,
+    # which the window count relies on.
+    latest = one(db, "SELECT MAX(at) FROM rate_events WHERE key = ?", (key,))
+    at = max(now_us, latest[0] if latest and latest[0] is not None else now_us)
+    db.execute("DELETE FROM rate_events WHERE key = ? AND at <= ?", (key, at - window_us))
+    row = one(db, "SELECT COUNT(*) FROM rate_events WHERE key = ?", (key,))
+    count = row[0] if row else 0
+    if count < limit:
+        db.execute("INSERT INTO rate_events (key, at) VALUES (?, ?)", (key, at))
+        return 0.0
+    # The slot frees when the call that keeps the window full leaves it.
+    oldest = one(db, "SELECT at FROM rate_events WHERE key = ? ORDER BY at LIMIT 1 OFFSET ?",
+                 (key, count - limit))
+    assert oldest is not None
+    wait_us: int = oldest[0] + window_us - now_us
+    return max(wait_us / 1_000_000, 1e-6)

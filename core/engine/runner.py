@@ -124,7 +124,9 @@ class JobRunner:
     async def _attempt(self, job: JobRow, post: Post, platform: Platform, ctx: RunContext) -> Outcome:
         if platform.needs_account:
             assert job.target.account is not None
-            account = await self._rt.accounts.get(job.target.platform, job.target.account)
+            # Through the job's access, so the platform's own reads reuse this one.
+            account = await (ctx.account.get() if ctx.account is not None
+                             else self._rt.accounts.get(job.target.platform, job.target.account))
             if account.needs_login:
                 raise _NeedsLogin(f"account {account.key} needs a new login")
         fresh = self._preparer.take(job.id)

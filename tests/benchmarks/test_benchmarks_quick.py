@@ -157,3 +157,20 @@ def test_fanout_drains_every_post_within_tiktoks_limits_and_prints_the_bound() -
     [refused] = figures["rate_limited_answers"]
     assert refused["value"] == 0, f"the emulator refused requests for rate: {refused['routes']}"
     assert {"drain_vs_bound", "posts_per_s"} <= figures.keys()
+
+
+def test_storage_claims_prints_each_backend_beside_its_minimal_queue_and_the_ratio() -> None:
+    figures = by_name(run_script("storage_claims.py", "--quick", "--postgres", ""), "storage_claims")
+    for workers in (1, 4):
+        [ours] = figures[f"claim_complete_per_s_sqlite_{workers}w"]
+        [reference] = figures[f"minimal_claim_complete_per_s_sqlite_{workers}w"]
+        assert ours["claims"] == reference["claims"] == 300
+        assert ours["claimed_twice"] == reference["claimed_twice"] == 0
+        [ratio] = figures[f"claim_complete_per_s_sqlite_{workers}w_ratio"]
+        assert ratio["value"] == pytest.approx(ours["value"] / reference["value"], rel=5e-3)
+
+
+def test_postgres_pool_says_how_to_run_it_without_a_server() -> None:
+    [figure] = run_script("postgres_pool.py", "--quick", "--postgres", "")
+    assert figure["value"] is None
+    assert "CROSSPOST_TEST_POSTGRES" in figure["note"]

@@ -8,6 +8,7 @@ import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import attrs
 import pytest
 
 from crosspost.core.account_store import AccountConflict, AccountStore
@@ -142,3 +143,73 @@ async def test_account_lock_is_single_flight_across_stores(sqlite_storage: Stora
 
     await asyncio.gather(*(refresh(s, f"{i}") for i, s in enumerate([one, two, one, two])))
     assert overlaps == [1, 1, 1, 1]
+
+
+class CountingBox(SecretBox):
+    """A SecretBox that counts decryptions."""
+
+    decryptions = 0
+
+    def decrypt(self, token: bytes, *, associated: bytes) -> bytes:
+        self.decryptions += 1
+        return super().decrypt(token, associated=associated)
+
+
+class CountingStorage:
+    """Storage whose account reads are counted (everything else passes through)."""
+
+    def __init__(self, inner: Storage) -> None:
+        self._inner = inner
+        self.reads = 0
+
+    async def get_account(self, platform: str, name: str) -> object:
+        self.reads += 1
+        return await self._inner.get_account(platform, name)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._inner, name)
+
+
+async def test_a_job_reads_and_decrypts_its_account_once(sqlite_storage: Storage) -> None:
+    box, counted = CountingBox(os.urandom(32)), CountingStorage(sqlite_storage)
+    await AccountStore(sqlite_storage, box=box, clock=FakeClock()).add(main_account())
+    store = AccountStore(counted, box=box, clock=FakeClock())  # type: ignore[arg-type]
+    box.decryptions = 0
+    access = store.access("fake", "main")
+    tokens = [(await access.get()).secrets["access_token"] for _ in range(5)]
+    assert tokens == [SECRET] * 5
+    assert (counted.reads, box.decryptions) == (1, 1)
+
+
+async def test_an_unchanged_row_is_read_again_but_not_decrypted_again(sqlite_storage: Storage) -> None:
+    box = CountingBox(os.urandom(32))
+    await AccountStore(sqlite_storage, box=box, clock=FakeClock()).add(main_account())
+    store = AccountStore(sqlite_storage, box=box, clock=FakeClock())  # another process's store
+    box.decryptions = 0
+    for _ in range(3):
+        assert (await store.access("fake", "main").get()).secrets["access_token"] == SECRET
+    assert box.decryptions == 1
+
+
+async def test_another_writers_update_is_seen_under_the_lock_and_never_overwritten(
+        sqlite_storage: Storage) -> None:
+    key = os.urandom(32)
+    ours = AccountStore(sqlite_storage, box=SecretBox(key), clock=FakeClock())
+    theirs = AccountStore(sqlite_storage, box=SecretBox(key), clock=FakeClock())
+    await ours.add(main_account())
+    access = ours.access("fake", "main")
+    assert (await access.get()).version == 1
+    # Another process refreshes the token meanwhile.
+    await theirs.update(attrs.evolve(await theirs.get("fake", "main"), secrets={"access_token": "act.theirs"}))
+    async with access.lock():  # what a refresh holds: it decides on the stored account
+        current = await access.get()
+    assert current.secrets["access_token"] == "act.theirs"
+    assert current.version == 2
+    # A write from a copy kept before their update is refused, not written over theirs.
+    stale = ours.access("fake", "main")
+    stale._kept = attrs.evolve(current, version=1)
+    with pytest.raises(AccountConflict):
+        await stale.update(attrs.evolve(await stale.get(), secrets={"access_token": "act.lost"}))
+    assert (await theirs.get("fake", "main")).secrets["access_token"] == "act.theirs"
+    # A fresh decryption follows a changed ciphertext in the same store, too.
+    assert (await ours.get("fake", "main")).secrets["access_token"] == "act.theirs"

@@ -226,3 +226,26 @@ async def test_a_webhook_finds_its_job_by_publish_id_through_an_index(pg_url: st
     finally:
         await conn.close()
     assert "jobs_publish_id" in " ".join(row[0] for row in plan)
+
+
+async def test_a_released_connection_is_not_reset_with_a_round_trip_but_keeps_its_schema(
+        pg: PostgresStorage) -> None:
+    sent: list[str] = []
+    async with pg._pool.acquire() as conn:
+        conn.add_query_logger(lambda record: sent.append(record.query))
+        await conn.fetchval("SELECT 1")
+    # Released: asyncpg's default reset would have sent RESET ALL / UNLISTEN * here.
+    assert sent == ["SELECT 1"]
+    await pg.insert_post(new_post("p1"))
+    async with pg._pool.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM posts") == 1, "search_path kept across releases"
+
+
+async def test_a_connection_released_inside_a_transaction_is_rolled_back(pg: PostgresStorage) -> None:
+    conn = await pg._pool.acquire()
+    await conn.execute("BEGIN")
+    await conn.execute("INSERT INTO locks (name, owner, until) VALUES ('left', 'me', now())")
+    await pg._pool.release(conn)
+    async with pg._pool.acquire() as again:
+        assert not again.is_in_transaction()
+    assert await pg._pool.fetchval("SELECT count(*) FROM locks WHERE name = 'left'") == 0
