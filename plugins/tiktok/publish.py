@@ -49,7 +49,7 @@ from crosspost.plugins.tiktok.requests import (
     route_media,
     video_init_request,
 )
-from crosspost.plugins.tiktok.status import PublishStatus, post_url
+from crosspost.plugins.tiktok.status import PROCESSING_UPLOAD, PublishStatus, post_url
 from crosspost.plugins.tiktok.upload import VIDEO_CONTENT_TYPES, ChunkUploader, UploadTarget
 from crosspost.plugins.tiktok.validate import validate_post
 
@@ -134,6 +134,27 @@ def lost_pull_init() -> UncertainOutcome:
     )
 
 
+def uploaded_of(status: PublishStatus, size: int) -> int | None:
+    """Bytes of a FILE_UPLOAD TikTok holds by its status answer: all of them once it is past
+    uploading (published, in the inbox); None when it does not say (a status name TikTok does not
+    document says nothing either)."""
+    if status.terminal:
+        return size
+    return status.uploaded_bytes if status.status in ("", PROCESSING_UPLOAD) else None
+
+
+def unknown_upload(publish_id: str, refusal: PermanentError | None) -> UncertainOutcome:
+    """TikTok refused a re-sent last chunk and its status does not say whether it holds the video."""
+    why = f" (it refused the re-sent last chunk: {refusal.code})" if refusal is not None else ""
+    return UncertainOutcome(
+        "crosspost's upload was interrupted after the last chunk may have reached TikTok, and TikTok does "
+        f"not say whether it holds the whole video{why}; it may still publish it, so it was not sent again.",
+        code="upload_unknown", platform=PLATFORM,
+        hint=(f"Check the account's recent posts in the TikTok app (publish_id {publish_id}), then record what "
+              "you find: `crosspost reconcile ID --published URL` or `crosspost reconcile ID --failed`."),
+    )
+
+
 class PublishRun:
     """Carries one run of ``publish`` from wherever the checkpoint says the job stands."""
 
@@ -166,7 +187,7 @@ class PublishRun:
         phase = self.cp.get("phase")
         if self.cp.get("publish_id"):
             if phase == "uploading":
-                await self._upload()
+                await self._upload(resumed=True)
             return await self._poll()
         if phase == "init_sent" and self.cp.get("route") != "file":
             raise lost_pull_init()
@@ -284,24 +305,32 @@ class PublishRun:
 
     # -- upload ----------------------------------------------------------------------------------
 
-    async def _upload(self) -> None:
-        """Send the chunks not yet acknowledged; start over (new init) when the URL is dead."""
+    async def _upload(self, *, resumed: bool = False) -> None:
+        """Send the chunks TikTok does not hold; start over (new init) only when that cannot post twice.
+
+        ``resumed``: an earlier run was interrupted mid-upload, so TikTok may hold more than the
+        checkpoint says (a chunk whose answer was lost), even every byte: it is asked first.
+        """
         uploader = ChunkUploader(self.ctx.http, clock=self.ctx.clock, policy=self.platform.retry,
                                  rng=self.platform.rng)
-        while True:
-            if not self._url_expired():
+        start = await self._resume_point() if resumed else int(self.cp.get("next_chunk", 0))
+        while start is not None:
+            if self._url_expired():
+                done = await self._after_interruption(None)
+            else:
                 target = UploadTarget(path=Path(self.cp["video_path"]), plan=self._plan(),
                                       content_type=self.cp["content_type"], upload_url=self.cp["upload_url"])
                 try:
-                    await uploader.upload(target, start_chunk=int(self.cp.get("next_chunk", 0)),
-                                          on_chunk_acked=self._chunk_acked, progress=self.ctx.progress)
-                except UploadUrlRejected as err:
-                    self.ctx.log.info("TikTok upload must start again: %s", err.code)
-                else:
+                    await uploader.upload(target, start_chunk=start, on_chunk_acked=self._chunk_acked,
+                                          progress=self.ctx.progress, where=self._bytes_held)
                     break
-            if await self._upload_completed_anyway():
+                except PermanentError as err:  # UploadUrlRejected included
+                    self.ctx.log.info("TikTok refused a chunk: %s", err.code)
+                    done = await self._after_interruption(err)
+            if done:
                 break
             await self._init(self._file_request(), route="file")
+            start = 0
         for key in ("upload_url", "upload_expires_at", "next_chunk"):
             self.cp.pop(key, None)  # the upload token is of no further use; keep it out of storage
         await self.save(JobStatus.PROCESSING, phase="processing", processing_since=self.now().isoformat())
@@ -315,19 +344,54 @@ class PublishRun:
             return True
         return self.now() >= datetime.fromisoformat(expires) - UPLOAD_URL_MARGIN
 
-    async def _upload_completed_anyway(self) -> bool:
-        """Before initialising again, ask TikTok whether the last chunk arrived after all (its
-        201 lost with the crash): then the post is processing and a new init would post twice."""
+    def _maybe_complete(self) -> bool:
+        """Whether the last chunk may have reached TikTok: only chunks after a recorded ack are sent,
+        so that is when the checkpoint stands at the last chunk."""
+        return int(self.cp.get("next_chunk", 0)) >= int(self.cp["total_chunk_count"]) - 1
+
+    async def _status_now(self) -> PublishStatus | None:
+        """TikTok's status of this upload; None when TikTok knows no such publish. A FAILED one raises."""
         try:
             status = await self.client.fetch_status(self.cp["publish_id"])
         except PlatformError as err:
             if err.code in ("invalid_publish_id", "token_not_authorized_for_specified_publish_id"):
-                return False
+                return None
             raise
         if status.failed:
             raise await self._failed(status)  # retryable reasons clear the publish for a fresh start
-        size = int(self.cp["video_size"])
-        return status.terminal or (status.uploaded_bytes is not None and status.uploaded_bytes >= size)
+        return status
+
+    async def _bytes_held(self) -> int | None:
+        """Bytes TikTok holds (the whole video once it is past uploading); None when it does not say."""
+        status = await self._status_now()
+        return None if status is None else uploaded_of(status, int(self.cp["video_size"]))
+
+    async def _resume_point(self) -> int | None:
+        """The chunk to send first after an interruption (None: TikTok holds every byte)."""
+        held = await self._bytes_held()
+        if held is None:
+            return int(self.cp.get("next_chunk", 0))
+        plan = self._plan()
+        if held >= plan.video_size:
+            return None
+        self.ctx.log.info("TikTok holds %d of %d bytes of the interrupted upload", held, plan.video_size)
+        return min(held // plan.chunk_size, plan.total_chunk_count - 1)  # a 416 corrects a partial chunk
+
+    async def _after_interruption(self, refusal: PermanentError | None) -> bool:
+        """After a refused chunk (``refusal``) or an expired upload URL (None): True when TikTok holds
+        every byte (go on polling), False when a new init is safe (the old upload never completes),
+        otherwise the refusal itself, or ``unknown`` when TikTok's answer cannot tell."""
+        status = await self._status_now()
+        restartable = refusal is None or isinstance(refusal, UploadUrlRejected)
+        held = None if status is None else uploaded_of(status, int(self.cp["video_size"]))
+        if held is not None and held >= int(self.cp["video_size"]):
+            return True
+        if held is None and status is not None and self._maybe_complete():
+            raise unknown_upload(self.cp["publish_id"], refusal)
+        if restartable:
+            return False
+        assert refusal is not None
+        raise refusal
 
     # -- status ----------------------------------------------------------------------------------
 
