@@ -13,9 +13,9 @@ What a caller may rely on:
   answer never came (reset, timeout) the chunk may have arrived, even whole: before another byte
   is sent, ``where()`` (when given) asks TikTok how many bytes it holds (status fetch,
   ``uploaded_bytes``) and the upload goes on from there, or ends if TikTok has everything. On 416,
-  the server's position is read from the response ``Content-Range`` (``bytes 0-{last}/{total}``; ``bytes */{total}`` = nothing yet)
-  and the upload continues from there; a position that is not a chunk boundary, or that cannot
-  be read, raises :class:`~crosspost.plugins.tiktok.errors.UploadUrlRejected` (start again).
+  the server's position is read from the response ``Content-Range`` (``bytes 0-{last}/{total}``;
+  ``bytes */{total}`` = nothing yet) and the upload continues from there; a position that is not
+  a chunk boundary, or that cannot be read, raises :class:`~crosspost.plugins.tiktok.errors.UploadUrlRejected` (start again).
 - 403 (the one-hour URL expired) and 404 raise ``UploadUrlRejected``: the platform inits again,
   which is safe for FILE_UPLOAD only. 201 means TikTok has every byte.
 - The upload URL carries an upload token: it never appears in logs or errors.
