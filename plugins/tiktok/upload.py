@@ -15,7 +15,8 @@ What a caller may rely on:
   ``uploaded_bytes``) and the upload goes on from there, or ends if TikTok has everything. On 416,
   the server's position is read from the response ``Content-Range`` (``bytes 0-{last}/{total}``;
   ``bytes */{total}`` = nothing yet) and the upload continues from there; a position that is not
-  a chunk boundary, or that cannot be read, raises :class:`~crosspost.plugins.tiktok.errors.UploadUrlRejected` (start again).
+  a chunk boundary, or that cannot be read, raises
+  :class:`~crosspost.plugins.tiktok.errors.UploadUrlRejected` (start again).
 - 403 (the one-hour URL expired) and 404 raise ``UploadUrlRejected``: the platform inits again,
   which is safe for FILE_UPLOAD only. 201 means TikTok has every byte.
 - The upload URL carries an upload token: it never appears in logs or errors.
