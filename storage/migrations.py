@@ -131,6 +131,18 @@ async def m003_rate_events_and_locks(db: aiosqlite.Connection) -> None:
     )
 
 
+@migration
+async def m004_unknown_status(db: aiosqlite.Connection) -> None:
+    # The state whose outcome cannot be known is called "unknown" where users read it (issue 12
+    # item 8); it was stored as "uncertain". Old rows are renamed so a filter on the new name
+    # finds them; the model still reads "uncertain" from exports of older versions.
+    await _run(
+        db,
+        "UPDATE jobs SET status = 'unknown' WHERE status = 'uncertain'",
+        "UPDATE events SET kind = 'unknown' WHERE kind = 'uncertain'",
+    )
+
+
 def names() -> list[str]:
     """Every migration's name, in order (a database with all of them pending is new)."""
     return [name for name, _ in MIGRATIONS]

@@ -28,6 +28,7 @@ from crosspost.core.errors import (
     PermanentError,
     PlatformError,
     Problem,
+    StillProcessing,
     TransientError,
     UncertainOutcome,
 )
@@ -396,6 +397,10 @@ class PublishRun:
     # -- status ----------------------------------------------------------------------------------
 
     async def _poll(self) -> Outcome:
+        """Poll until a final status. A run polls at most ``per_run`` s, then hands the job back as
+        :class:`StillProcessing` (a wait, not a failed attempt); so does a status endpoint that
+        stays unreachable, since TikTok holds the post either way. Past TikTok's own window
+        (``give_up``, 24 h) the outcome is ``unknown``."""
         policy = self.platform.poll
         clock = self.ctx.clock
         started = clock.monotonic()
@@ -403,21 +408,32 @@ class PublishRun:
         if not self.cp.get("processing_since"):
             await self.save(JobStatus.PROCESSING, phase="processing", processing_since=self.now().isoformat())
         while True:
-            status = await self.client.fetch_status(self.cp["publish_id"])
+            waited = (self.now() - datetime.fromisoformat(self.cp["processing_since"])).total_seconds()
+            if waited > policy.give_up:
+                raise still_processing_error(self.cp["publish_id"], waited)
+            status = await self._status_while_processing(policy.longest)
             if status.published or status.in_inbox:
                 return await self._finished(status)
             if status.failed:
                 raise await self._failed(status)
-            since = datetime.fromisoformat(self.cp["processing_since"])
-            if (self.now() - since).total_seconds() > policy.give_up:
-                raise still_processing_error(self.cp["publish_id"], (self.now() - since).total_seconds())
             if clock.monotonic() - started + delay > policy.per_run:
-                raise TransientError(
+                raise StillProcessing(
                     f"TikTok is still processing the post (status {status.status or 'unknown'}); "
                     "crosspost checks again shortly.", code="still_processing", platform=PLATFORM,
                     retry_after=policy.longest)
             await clock.sleep(delay)
             delay = min(policy.longest, delay * policy.factor)
+
+    async def _status_while_processing(self, later: float) -> PublishStatus:
+        try:
+            return await self.client.fetch_status(self.cp["publish_id"])
+        except StillProcessing:
+            raise
+        except TransientError as err:
+            raise StillProcessing(
+                f"TikTok holds the post but its status could not be read ({err.code}); crosspost asks again "
+                "later.", code="still_processing", platform=PLATFORM,
+                retry_after=max(later, err.retry_after or 0.0)) from None
 
     async def _finished(self, status: PublishStatus) -> Outcome:
         username = self.cp.get("username") or await self._profile_username()

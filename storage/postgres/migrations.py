@@ -116,6 +116,12 @@ MIGRATIONS: tuple[Migration, ...] = (
             until TIMESTAMPTZ NOT NULL
         )""",
     )),
+    # The outcome that cannot be known is called "unknown" where users read it; it was stored as
+    # "uncertain" (the model still reads that from exports of older versions).
+    Migration(name="0004_unknown_status", statements=(
+        "UPDATE jobs SET status = 'unknown' WHERE status = 'uncertain'",
+        "UPDATE events SET kind = 'unknown' WHERE kind = 'uncertain'",
+    )),
 )
 """Every migration, in the order they apply."""
 
