@@ -259,6 +259,13 @@ class Storage(Protocol):
         """Queue every job waiting on ``blocked_on`` to run now; return how many."""
         ...
 
+    async def reconcile_job(self, job_id: str, *, status: JobStatus, now: datetime, post_url: str | None = None,
+                            error: ErrorInfo | None = None, event: NewEvent | None = None) -> bool:
+        """Record what the user found for a job whose outcome was ``unknown``: ``published``
+        (with its ``post_url``) or ``failed`` (with ``error``). Only an ``unknown`` job changes
+        (False otherwise); no lease is involved, as nothing runs an unknown job."""
+        ...
+
     async def find_job_by_publish_id(self, publish_id: str) -> JobRow | None:
         """The job whose platform publish id is ``publish_id`` (the newest when several are)."""
         ...

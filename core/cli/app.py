@@ -140,12 +140,13 @@ def _register() -> None:
         jobs,
         plugins_cmd,
         post,
+        reconcile,
         storage_cmd,
         webhooks_cmd,
     )
 
     for module in (post, jobs, accounts, creator, plugins_cmd, demo, emulator_cmd, webhooks_cmd,
-                   storage_cmd):
+                   storage_cmd, reconcile):
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -38,7 +38,9 @@ from crosspost.plugins.tiktok.platform import TikTokPlatform
 
 T0 = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
 KEY = os.urandom(32)
-TIMING = Timing(lease=60.0, heartbeat=3600.0, poll=1.0, idle_horizon=600.0, shutdown_grace=0.0)
+TIMING = Timing(lease=60.0, heartbeat=3600.0, poll=30.0, idle_horizon=7200.0, shutdown_grace=0.0)
+"""Fake-clock seconds (one FakeClock for all): an idle worker looks again every 30 s, and keeps
+going while a job is due within 2 h (a post TikTok is still processing is looked at hourly)."""
 ENGINE_RETRY = RetryPolicy(base=4.0, cap=60.0, max_attempts=4, max_elapsed=3600.0)
 """A tight budget (4 attempts, 1 h): a wait that spent attempts would run out of it at once."""
 POLL = PollPolicy(first=5.0, factor=1.0, longest=30.0, per_run=120.0)
