@@ -322,6 +322,20 @@ class Storage(Protocol):
         instant, so no window ever holds more than ``limit`` calls."""
         ...
 
+    async def settle_rate(self, key: str, *, at: datetime, now: datetime) -> None:
+        """The call recorded under ``key`` at ``at`` got its answer (or failed) at ``now``: it counts
+        from then on. A platform counts a request when it *arrives*, some time between our send
+        and the answer, so the answer is the safe end to count from. The row moved is the earliest
+        at or after ``at`` (a call recorded behind a later one is recorded at that one's instant);
+        moving any row of the key later only ever admits fewer calls. No-op when there is none."""
+        ...
+
+    async def fill_rate(self, key: str, *, limit: int, window: float, now: datetime) -> None:
+        """The platform answered "rate limit exceeded": its window is full whatever we counted, and
+        we cannot know when its oldest call leaves it. So ``limit`` calls are recorded at ``now``
+        (fewer if some already are): every process sharing the key waits a whole ``window``."""
+        ...
+
     async def rate_usage(self, key: str, *, window: float, now: datetime) -> int:
         """Calls recorded under ``key`` in the last ``window`` seconds."""
         ...
