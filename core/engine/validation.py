@@ -26,6 +26,7 @@ from crosspost.core.errors import (
     Problem,
 )
 from crosspost.core.models import Post, Target
+from crosspost.core.netguard import AllowList, media_url_problems
 from crosspost.core.platform import Platform, Validation, for_platform
 
 ContextFactory = Callable[[Platform, Target], BaseContext]
@@ -128,7 +129,8 @@ class Preparer:
         prefixed) or the platform's own errors."""
         narrowed = await self.narrow(post, target, platform)
         problems = await self._rt.hooks.check_post(narrowed, target)
-        generic = platform.generic_problems(narrowed)
+        generic = [*platform.generic_problems(narrowed),
+                   *media_url_problems(narrowed, AllowList.from_settings(self._rt.settings))]
         problems.extend(generic)
         validation = Validation()
         if not generic:
