@@ -339,3 +339,41 @@ def error_info(exc: BaseException) -> ErrorInfo:
     if isinstance(exc, CrosspostError):
         return ErrorInfo(code=exc.code, message=str(exc))
     return ErrorInfo(code="internal", message=f"{type(exc).__name__}: {exc}")
+
+
+def nesting_problem(text: str) -> Problem | None:
+    """The JSON path where ``text`` (JSON) nests deeper than :data:`MAX_DEPTH`, found by scanning
+    brackets outside strings, before any parser recurses into it; None when it does not."""
+    stack: list[list[Any]] = []  # per open container: its kind, and the key or index being read
+    last = ""
+    i, end = 0, len(text)
+    while i < end:
+        char = text[i]
+        if char == '"':
+            j = i + 1
+            while j < end and text[j] != '"':
+                j += 2 if text[j] == "\\" else 1
+            last, i = text[i + 1:j], j + 1
+            continue
+        if char in "[{":
+            if len(stack) > MAX_DEPTH:
+                return Problem(field=_scan_path(stack), message=f"nested deeper than {MAX_DEPTH} levels")
+            stack.append(["[", 0] if char == "[" else ["{", None])
+        elif char in "]}" and stack:
+            stack.pop()
+        elif char == ":" and stack and stack[-1][0] == "{":
+            stack[-1][1] = last
+        elif char == "," and stack and stack[-1][0] == "[":
+            stack[-1][1] += 1
+        i += 1
+    return None
+
+
+def _scan_path(stack: list[list[Any]]) -> str:
+    path = ""
+    for kind, at in stack:
+        if kind == "[":
+            path += f"[{at}]"
+        elif at is not None:
+            path += f".{at}" if path else str(at)
+    return path

@@ -78,7 +78,7 @@ def read_request(source: str) -> tuple[dict[str, Any], Path]:
     """The request object in ``source`` (a path or ``-`` for stdin) and the folder its relative
     media paths resolve against. Whatever the bytes, the answer is the object or an
     :class:`InvalidPost` saying what is wrong: not UTF-8, not JSON, nested too deeply, not text."""
-    from crosspost.core.convert import text_problems
+    from crosspost.core.convert import nesting_problem, text_problems
 
     name = "stdin" if source == "-" else source
     if source == "-":
@@ -92,6 +92,9 @@ def read_request(source: str) -> tuple[dict[str, Any], Path]:
         raise InvalidPost([Problem(field="", message=(
             f"{name} is not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start}); save it as UTF-8"))]) \
             from None
+    deep = nesting_problem(text)
+    if deep is not None:
+        raise InvalidPost([deep])
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
