@@ -123,9 +123,7 @@ def generate(seed: int, video: str) -> Case:
             data["target_options"]["tiktok"][bad[0]] = bad[1]
         elif kind == "media_key":
             data["media"][0][rng.choice(("size", "mime", "Path", "urls"))] = "x"
-        elif kind == "syntax":
-            whole = True
-        elif kind == "top_level":
+        elif kind == "syntax" or kind == "top_level":
             whole = True
     text = json.dumps(data)
     raw = text.encode("utf-8")
