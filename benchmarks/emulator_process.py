@@ -5,8 +5,10 @@ free loopback port with rate limits off, no daily or pending-share caps, and pub
 finish as soon as their bytes arrived (``processing_polls=0``: the first status call answers
 PUBLISH_COMPLETE). It prints one JSON line (base URL, client credentials, the creators with
 their tokens), serves until its stdin closes, then prints a second line with its own CPU
-seconds and the requests it answered, by route and status. Loopback only: the tokens it prints
-are emulator tokens.
+seconds and the requests it answered, by route and status. ``--rate-limits`` keeps TikTok's
+per-token limits (6 inits a minute...) and daily cap on, ``--speed S`` runs its clock S times
+faster than the wall (``fanout.py`` uses both). Loopback only: the tokens it prints are emulator
+tokens.
 """
 
 from __future__ import annotations
@@ -28,9 +30,13 @@ from crosspost.plugins.tiktok.emulator import EmulatorServer, EmulatorState
 NO_CAP = 10**9
 
 
-async def serve(creators: int) -> None:
-    state = EmulatorState(rate_limits=False, daily_post_cap=NO_CAP, pending_share_cap=NO_CAP,
-                          processing_polls=0)
+async def serve(creators: int, *, rate_limits: bool = False, speed: float = 1.0) -> None:
+    """Serve ``creators``; with ``rate_limits`` TikTok's per-token limits and daily cap hold, on a
+    clock running ``speed`` times faster than the wall (so a minute's window passes sooner)."""
+    started = float(os.environ.get("FANOUT_EPOCH", time.time()))  # fanout.py's shared epoch
+    state = EmulatorState(rate_limits=rate_limits, daily_post_cap=15 if rate_limits else NO_CAP,
+                          pending_share_cap=NO_CAP, processing_polls=0,
+                          clock=lambda: started + (time.time() - started) * speed)
     made = [state.add_creator(username=f"bench{i:03d}", nickname=f"Bench {i}") for i in range(creators)]
     async with EmulatorServer(state) as server:
         ready = {
@@ -46,9 +52,13 @@ async def serve(creators: int) -> None:
         await stop.wait()
         loop.remove_reader(sys.stdin.fileno())
         routes = collections.Counter(f"{r.route} {r.status}" for r in state.requests)
+        asked_at: dict[str, list[float]] = {}
+        for record in state.requests:  # when each request of each route started, in order
+            asked_at.setdefault(record.route, []).append(record.time)
         published = collections.Counter(p.status for p in state.published)
         _say({"cpu_s": time.process_time(), "ready_cpu_s": ready_cpu, "requests": len(state.requests),
-              "routes": dict(routes), "publishes": dict(published)})
+              "routes": dict(routes), "publishes": dict(published),
+              "asked_at": {route: sorted(times) for route, times in asked_at.items()}})
 
 
 def _say(line: dict[str, Any]) -> None:
@@ -59,14 +69,16 @@ def _say(line: dict[str, Any]) -> None:
 class EmulatorProcess:
     """Runs this script as a child; ``info`` once entered, ``final`` (CPU, requests) after exit."""
 
-    def __init__(self, creators: int) -> None:
+    def __init__(self, creators: int, *, rate_limits: bool = False, speed: float = 1.0) -> None:
         self.creators = creators
+        self.options = [*(["--rate-limits"] if rate_limits else []), "--speed", str(speed)]
         self.info: dict[str, Any] = {}
         self.final: dict[str, Any] = {}
         self._proc: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> EmulatorProcess:
-        self._proc = subprocess.Popen([sys.executable, str(Path(__file__)), "--creators", str(self.creators)],
+        self._proc = subprocess.Popen([sys.executable, str(Path(__file__)), "--creators", str(self.creators),
+                                       *self.options],
                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         assert self._proc.stdout is not None
         line = self._proc.stdout.readline()
@@ -102,8 +114,10 @@ class EmulatorProcess:
 def main() -> None:
     parser = argparse.ArgumentParser(description="crosspost's TikTok emulator, benchmark settings, own process.")
     parser.add_argument("--creators", type=int, default=1)
+    parser.add_argument("--rate-limits", action="store_true", help="enforce TikTok's per-token limits and daily cap")
+    parser.add_argument("--speed", type=float, default=1.0, help="the emulator's clock runs this many times faster")
     args = parser.parse_args()
-    asyncio.run(serve(args.creators))
+    asyncio.run(serve(args.creators, rate_limits=args.rate_limits, speed=args.speed))
 
 
 if __name__ == "__main__":

@@ -23,7 +23,10 @@ of them would rightly wait a day. This benchmark measures overhead, not TikTok's
 client process raises those limits (module constants, patched in the child only) so no post
 waits; every rate-limit check still runs against the database as usual.
 ``--quick``: 20 posts over 2 accounts. ``--count-sql`` also prints crosspost's SQL statements and
-commits per post (each commit is a flush to disk with ``synchronous=FULL``).
+commits per post (each commit is a flush to disk with ``synchronous=FULL``). ``--profile FILE``
+runs the crosspost client under cProfile and writes its statistics to FILE (the profile method
+of BENCHMARKS.md: ``python -m pstats FILE`` or ``benchmarks/profile_report.py FILE`` reads it);
+its CPU figures then include the profiler's cost, so only the shares are meaningful.
 """
 
 from __future__ import annotations
@@ -187,7 +190,7 @@ async def run_minimal(info: dict[str, Any], video: Path, posts: int, concurrency
 
 
 def run_client(client: str, video: Path, posts: int, accounts: int, concurrency: int,
-               folder: Path, *, count_sql: bool) -> tuple[dict[str, Any], dict[str, Any]]:
+               folder: Path, *, count_sql: bool, profile: str | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
     """One client run against a fresh emulator: (client figures, emulator figures)."""
     workdir = folder / client
     workdir.mkdir()
@@ -197,7 +200,7 @@ def run_client(client: str, video: Path, posts: int, accounts: int, concurrency:
         done = subprocess.run(
             [sys.executable, __file__, "--client", client, "--emulator-info", str(info_file), "--video", str(video),
              "--posts", str(posts), "--concurrency", str(concurrency), "--workdir", str(workdir),
-             *(["--count-sql"] if count_sql else [])],
+             *(["--count-sql"] if count_sql else []), *(["--profile", profile] if profile else [])],
             capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"the {client} client failed: {done.stderr.strip()[-800:]}")
@@ -207,7 +210,16 @@ def run_client(client: str, video: Path, posts: int, accounts: int, concurrency:
 def client_main(args: argparse.Namespace) -> None:
     info = json.loads(Path(args.emulator_info).read_text())
     video = Path(args.video)
-    if args.client == "crosspost":
+    if args.client == "crosspost" and args.profile:
+        import cProfile
+
+        # The main thread's CPU clock: waiting in epoll costs nothing, and what aiosqlite's thread
+        # spends shows as the gap between this profile's total and the process CPU figure.
+        with cProfile.Profile(time.thread_time) as profiler:
+            result = asyncio.run(run_crosspost(info, video, args.posts, Path(args.workdir), args.concurrency,
+                                               count_sql=args.count_sql))
+        profiler.dump_stats(args.profile)
+    elif args.client == "crosspost":
         result = asyncio.run(run_crosspost(info, video, args.posts, Path(args.workdir), args.concurrency,
                                            count_sql=args.count_sql))
     else:
@@ -240,6 +252,8 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=CONCURRENCY)
     parser.add_argument("--count-sql", action="store_true",
                         help="also count crosspost's SQL statements and commits per post (adds a little CPU)")
+    parser.add_argument("--profile", metavar="FILE",
+                        help="run the crosspost client under cProfile and write its statistics to FILE")
     parser.add_argument("--client", choices=("crosspost", "minimal"), help=argparse.SUPPRESS)
     parser.add_argument("--emulator-info", help=argparse.SUPPRESS)
     parser.add_argument("--video", help=argparse.SUPPRESS)
@@ -256,9 +270,11 @@ def main() -> None:
         folder = Path(tmp)
         video = make_video(folder / "clip.mp4")
         results = {}
+        profile = str(Path(args.profile).resolve()) if args.profile else None
         for client in ("crosspost", "minimal"):
+            ours = client == "crosspost"
             result, server = run_client(client, video, posts, accounts, args.concurrency, folder,
-                                        count_sql=args.count_sql and client == "crosspost")
+                                        count_sql=args.count_sql and ours, profile=profile if ours else None)
             report(client, result, server, posts, accounts)
             results[client] = result
     ours, floor = results["crosspost"], results["minimal"]

@@ -11,7 +11,7 @@ python="${PYTHON:-}"
 if [ -z "$python" ]; then
   if [ -x "$root/.venv/bin/python" ]; then python="$root/.venv/bin/python"; else python=python3; fi
 fi
-for script in machine startup scheduler storage_claims upload_memory upload_throughput engine_overhead; do
+for script in machine startup scheduler storage_claims statements_per_post upload_memory upload_throughput engine_overhead cli_post fanout; do
   # storage_claims.py (claims per second by worker count, SQLite vs PostgreSQL) belongs to the
   # storage work and may not be there yet.
   if [ -f "$here/$script.py" ]; then

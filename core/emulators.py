@@ -8,10 +8,13 @@ crosspost at it and which account values connect a demo account.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 import attrs
+
+DEMO_ACCOUNT = "demo"
+"""The account name ``crosspost demo`` connects on every emulator; demo posts target it."""
 
 
 @attrs.frozen(kw_only=True)
@@ -21,6 +24,12 @@ class DemoPost:
     title: str
     request: Mapping[str, Any]
     """Targets name the platform's demo account; media paths are absolute."""
+    schedule_in: float | None = None
+    """Scheduled this many seconds after the demo reaches it, then published by a worker."""
+    chunk_size: int | None = None
+    """The upload chunk size, when the platform uploads in chunks (for progress lines)."""
+    report: Callable[[Sequence[str]], Sequence[str]] | None = attrs.field(default=None, eq=False)
+    """Lines to print after publishing, given the targets' publish ids (what the emulator saw)."""
 
 
 @attrs.frozen(kw_only=True)
@@ -34,11 +43,17 @@ class RunningEmulator:
     """Values for ``connect_account`` that connect a demo account (tokens the emulator accepts)."""
     admin_url: str | None = None
     """The emulator's admin API (documented in the platform's docs), if it has one."""
+    plugins: tuple[object, ...] = attrs.field(default=(), repr=False, eq=False)
+    """Plugin objects a hub talking to this emulator registers (e.g. a loopback media host the
+    emulator trusts), so ``crosspost demo`` needs no platform-specific wiring."""
     handle: Any = attrs.field(default=None, repr=False, eq=False)
     """The server object, for tests that script faults."""
 
+    stopper: Any = attrs.field(default=None, repr=False, eq=False)
+    """An async callable that stops everything ``start`` started (else ``handle.stop``)."""
+
     async def stop(self) -> None:
-        stop = getattr(self.handle, "stop", None)
+        stop = self.stopper or getattr(self.handle, "stop", None)
         if stop is not None:
             await stop()
 

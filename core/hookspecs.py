@@ -8,8 +8,14 @@ awaits nothing, so:
   awaitable (datasette's ``await_me_maybe``);
 * no hook here uses ``firstresult=True``: a coroutine is a non-None result and would always win.
 
-A plugin that raises in a hook is reported with its name and does not stop the other plugins,
-except in ``check_post`` and ``rewrite_post``, where an exception is a problem with the post.
+Hooks are called through pluggy (``pm.hook.<name>``): implementations run last registered
+first, ``tryfirst``/``trylast`` move one to the front or the back, and ``wrapper=True``
+implementations wrap the call (of an async implementation a wrapper sees the awaitable, not its
+result). ``rewrite_post`` and ``host_media`` take no wrappers (refused when the plugin registers).
+
+A plugin that raises in ``register_platforms`` or a lifecycle event is logged with its name and
+does not stop the other plugins; in ``check_post`` and ``rewrite_post`` an exception is a
+problem with the post; elsewhere it propagates to the caller.
 ``docs/plugins.md`` documents each hook; a test fails when one is missing there.
 """
 
@@ -73,8 +79,9 @@ def register_importers(register: Callable[[RequestImporter], None]) -> None:
 def rewrite_post(post: Post, target: Target) -> Post | None:
     """Return a changed copy of ``post`` for ``target`` (e.g. add a signature), or None.
 
-    Called for every target before validation, once per implementation in registration order;
-    each implementation sees the previous one's result. May be async.
+    Called for every target before validation, once per implementation in pluggy's call order
+    (``tryfirst`` first, then the most recently registered); each implementation sees the
+    previous one's result. May be async. Wrapper implementations are refused.
     """
 
 
@@ -96,11 +103,25 @@ def host_media(path: str, target: Target, settings: Settings) -> str | None:
     """Return a public URL serving the local file ``path`` for ``target``, or None to decline.
 
     Called when a platform accepts only URLs for a media item (TikTok photos). Implementations
-    are tried in order until one returns a URL; ``settings`` carries the configuration (an
-    implementation reads its own keys with ``settings.platform(name)``). The URL must stay
-    reachable until the platform has fetched it, and for TikTok it must be on a domain or URL
-    prefix the app has verified. May be async.
+    are tried in pluggy's call order until one returns a URL (the others are not called);
+    ``settings`` carries the configuration (an implementation reads its own keys with
+    ``settings.platform(name)``). The URL must stay reachable until the platform has fetched
+    it, and for TikTok it must be on a domain or URL prefix the app has verified. May be async.
+    Wrapper implementations are refused.
     """
+
+
+@hookspec
+def media_host_ready(settings: Settings) -> bool:
+    """Whether this plugin's ``host_media`` can host files with ``settings`` (e.g. a bucket is
+    configured). Platforms ask before relying on a host: TikTok refuses a local photo at
+    validation when no host is ready, instead of failing at upload.
+
+    Implement it beside ``host_media`` when hosting depends on configuration; a plugin with
+    ``host_media`` and without this hook counts as always ready. Synchronous only; cheap (called
+    for every validation).
+    """
+    raise NotImplementedError  # a specification: pluggy calls the implementations, never this
 
 
 # -- lifecycle events ---------------------------------------------------------------------------

@@ -21,7 +21,7 @@ import os
 import random
 import socket
 import uuid
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -54,6 +54,7 @@ if TYPE_CHECKING:
 
     from crosspost.core.account_flows import AccountField, AccountInfo, LoginStart, ServiceContext
     from crosspost.core.accounts import Account
+    from crosspost.core.webhooks import AppliedEvent, PlatformEvent
 
 __all__ = ["Hub", "PostNotFound", "PostRecord", "PostStateError", "ProgressEvent", "Timing"]
 
@@ -158,6 +159,7 @@ class Hub:
         for prepared in await self._preparer.prepare(post):
             platform = self._rt.hooks.platform(prepared.target.platform)
             ctx = self._validation_context(platform, prepared.target)
+            ctx.validation = prepared.validation  # validated once: plan reuses it
             plans[prepared.requested] = list(await platform.plan(prepared.post, ctx))
         return plans
 
@@ -166,24 +168,30 @@ class Hub:
     async def submit(self, post: Post) -> PostRecord:
         """Validate and store ``post``, scheduled or queued. A post whose ``idempotency_key``
         was seen before is not stored again: the first one is returned."""
+        record, _ = await self._submit(post)
+        return record
+
+    async def _submit(self, post: Post) -> tuple[PostRecord, dict[str, PreparedTarget]]:
+        """:meth:`submit`, plus each new job's check by job id (empty when nothing was stored)."""
         if post.idempotency_key is not None:
             existing = await self._rt.storage.find_post_by_key(post.idempotency_key)
             if existing is not None:
-                return record_from_row(existing)
+                return record_from_row(existing), {}
         when = _when(post.scheduled_at, post.timezone)
         prepared = await self._preparer.prepare(post)
         now = self._rt.clock.now()
         run_at = when.at or now
         post_id = uuid.uuid4().hex[:16]
-        new = NewPost(id=post_id, post=post, created_at=now,
-                      jobs=tuple(self._new_job(p, run_at=run_at, now=now, note=when.note) for p in prepared))
+        jobs = [(p, self._new_job(p, run_at=run_at, now=now, note=when.note)) for p in prepared]
+        new = NewPost(id=post_id, post=post, created_at=now, jobs=tuple(job for _, job in jobs))
         event = NewEvent(kind="submitted", post_id=post_id,
                          data={"targets": [str(j.target) for j in new.jobs], "run_at": run_at.isoformat(),
                                "note": when.note})
         row, created = await self._rt.storage.insert_post(new, event=event)
-        if created:
-            await self._announce(row, run_at=run_at, now=now)
-        return record_from_row(row)
+        if not created:
+            return record_from_row(row), {}
+        await self._announce(row, run_at=run_at, now=now)
+        return record_from_row(row), {job.id: p for p, job in jobs}
 
     def _new_job(self, prepared: PreparedTarget, *, run_at: datetime, now: datetime, note: str | None) -> NewJob:
         warnings = (*prepared.validation.warnings, *((note,) if note else ()))
@@ -211,8 +219,12 @@ class Hub:
         schedule, a posting cap or a login beyond ``Timing.idle_horizon``. Retries are waited
         for, however long their backoff (the caller asked to publish now)."""
         unsubscribe = self.subscribe(progress) if progress is not None else None
+        checked: dict[str, PreparedTarget] = {}
         try:
-            record = await self.submit(post)
+            record, checked = await self._submit(post)
+            for job_id, prepared in checked.items():
+                if prepared.deferred is None:
+                    self._preparer.remember(job_id, prepared)  # the first run reuses this check
             while True:
                 await self._work(until_idle=True, concurrency=None, stop=None, post_id=record.id)
                 row = await self._row(record.id)
@@ -221,6 +233,7 @@ class Hub:
                     return record_from_row(row)
                 await self._rt.clock.sleep(max(0.0, (min(retries) - self._rt.clock.now()).total_seconds()))
         finally:
+            self._preparer.forget(checked)
             if unsubscribe is not None:
                 unsubscribe()
 
@@ -432,6 +445,31 @@ class Hub:
         if await self._rt.storage.hurry_job(job.id, now=self._rt.clock.now(), event=event):
             self._rt.changes.notify()
         return True
+
+    async def apply_webhook_events(self, platform: str, events: Sequence[PlatformEvent]) -> list[AppliedEvent]:
+        """Apply verified webhook events of ``platform`` (from its ``webhook_receiver().parse``):
+        POST events go to :meth:`apply_platform_event`; an ACCOUNT ``removed`` event marks the
+        account whose stored profile carries that ``account_ref`` as needing a login, so its jobs
+        wait for ``crosspost accounts login`` instead of failing one by one. Idempotent."""
+        from crosspost.core.webhooks import ACCOUNT_REF_KEYS, AppliedEvent, EventKind
+
+        applied: list[AppliedEvent] = []
+        for event in events:
+            if event.kind is EventKind.POST and event.publish_id:
+                matched = await self.apply_platform_event(platform, event.publish_id, outcome=event.outcome,
+                                                          reason=event.reason, post_id=event.platform_post_id)
+                applied.append(AppliedEvent(event=event, matched=matched))
+            elif event.kind is EventKind.ACCOUNT and event.account_ref:
+                owner = next((a for a in await self._rt.accounts.list(platform)
+                              if any(a.profile.get(k) == event.account_ref for k in ACCOUNT_REF_KEYS)), None)
+                if owner is not None and event.outcome == "removed":
+                    await self._rt.accounts.mark_needs_login(
+                        platform, owner.name, f"access removed at {platform}: {event.reason or 'no reason given'}")
+                applied.append(AppliedEvent(event=event, matched=owner is not None,
+                                            account=owner.key if owner is not None else None))
+            else:
+                applied.append(AppliedEvent(event=event, matched=False))
+        return applied
 
     # -- running -----------------------------------------------------------------------------
 

@@ -11,9 +11,12 @@ service's per-platform settings block (``tiktokSettings``, ``platformSpecificDat
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
+
+if TYPE_CHECKING:
+    import pluggy
 
 
 @attrs.frozen(kw_only=True)
@@ -51,3 +54,11 @@ def first_import(importers: Sequence[RequestImporter], data: Mapping[str, Any]) 
         if imported is not None:
             return imported
     return None
+
+
+def registered_importers(pm: pluggy.PluginManager) -> list[RequestImporter]:
+    """Every importer the plugins contribute through ``register_importers``, in the order
+    pluggy calls the implementations (``tryfirst``/``trylast`` respected)."""
+    found: list[RequestImporter] = []
+    pm.hook.register_importers(register=found.append)
+    return found

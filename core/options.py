@@ -60,6 +60,11 @@ class OptionSpec:
     maximum: float | None = None
     aliases: tuple[str, ...] = ()
     """Other names accepted for the same option (e.g. a hosted service's spelling)."""
+    flag_choices: tuple[str, ...] = ()
+    """What the shorthand flag takes when that differs from ``choices`` (the platform's
+    :meth:`~crosspost.core.platform.Platform.option_from_flag` translates); empty: ``choices``."""
+    flag_multiple: bool = False
+    """The shorthand flag may be repeated (its values reach ``option_from_flag`` as a tuple)."""
 
 
 @attrs.frozen(kw_only=True)

@@ -295,6 +295,20 @@ class Platform(abc.ABC):
     async def revoke_account(self, account: AccountAccess, ctx: ServiceContext) -> None:  # noqa: B027
         """Tell the platform to revoke crosspost's access (``accounts remove``). Default: nothing."""
 
+    def announce(self, info: AccountInfo) -> list[str]:
+        """Lines ``crosspost post`` shows before publishing as this account, once validation
+        passed (TikTok: who the post goes out as, and its music consent line). Default: who."""
+        who = info.display_name or info.username
+        if not who:
+            return []
+        handle = f" (@{info.username})" if info.username and info.display_name else ""
+        return [f"{info.target} posts as {who}{handle}"]
+
+    def option_from_flag(self, spec: OptionSpec, value: Any) -> Any:
+        """The ``target_options`` value for the shorthand flag of ``spec`` given as ``value``
+        (a tuple when ``spec.flag_multiple``). Default: the value itself (a tuple as a list)."""
+        return list(value) if isinstance(value, tuple) else value
+
     # -- other doors ---------------------------------------------------------------------------
 
     def webhook_receiver(self) -> WebhookReceiver | None:

@@ -279,7 +279,7 @@ def install_log_redaction(logger_names: Iterable[str] = ("crosspost", "aiohttp")
     """Mask secrets in records of the named loggers *and their children*. Idempotent.
 
     A filter attached to a logger sees only records logged on that very logger, not those of its
-    children (``crosspost.plugins.tiktok``) passing through. So besides adding :data:`REDACTOR`
+    children (``crosspost.platform.<name>``) passing through. So besides adding :data:`REDACTOR`
     to each named logger, this wraps the log record factory so records of child loggers are
     redacted when they are created, whatever handlers the application configured.
     """

@@ -58,6 +58,21 @@ class PlatformEvent:
     reason: str | None = None
 
 
+ACCOUNT_REF_KEYS: tuple[str, ...] = ("account_ref", "open_id", "id")
+"""Keys of ``Account.profile`` an ACCOUNT event's ``account_ref`` is matched against, in order."""
+
+
+@attrs.frozen(kw_only=True)
+class AppliedEvent:
+    """What :meth:`~crosspost.core.hub.Hub.apply_webhook_events` did with one event."""
+
+    event: PlatformEvent
+    matched: bool
+    """A job (POST) or an account (ACCOUNT) was found for it."""
+    account: str | None = None
+    """``platform:name`` of the account an ACCOUNT event was about, when one is stored."""
+
+
 class WebhookReceiver(Protocol):
     """What a platform offers for incoming webhooks. ``parse`` is pure and synchronous."""
 

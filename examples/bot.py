@@ -41,7 +41,6 @@ import attrs
 
 import crosspost.plugins.tiktok
 from crosspost.core import InvalidPost, Media, MediaKind, Post, Target, TargetResult, hookimpl
-from crosspost.core.accounts import Account
 from crosspost.core.clock import Clock
 from crosspost.core.errors import CrosspostError
 from crosspost.core.hub import Hub, ProgressEvent
@@ -242,11 +241,11 @@ def emulator_settings(server: EmulatorServer, folder: Path) -> Settings:
 
 
 async def add_emulator_account(hub: Hub, creator: Creator, name: str = DEMO_ACCOUNT) -> Target:
-    """Store the emulator creator's tokens as account ``tiktok:NAME`` (encrypted at rest)."""
-    await hub.accounts.add(Account(
-        platform="tiktok", name=name, scopes=creator.scopes,
-        profile={"username": creator.username, "nickname": creator.nickname, "open_id": creator.open_id},
-        secrets={"access_token": creator.access_token, "refresh_token": creator.refresh_token}))
+    """Connect the emulator creator's tokens as account ``tiktok:NAME`` through the Hub's neutral
+    account API: TikTok checks them first, and they are stored encrypted with the profile."""
+    await hub.connect_account("tiktok", name, {"access_token": creator.access_token,
+                                               "refresh_token": creator.refresh_token,
+                                               "scopes": ",".join(creator.scopes)}, replace=True)
     return Target(platform="tiktok", account=name)
 
 

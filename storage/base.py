@@ -185,6 +185,10 @@ class Storage(Protocol):
     async def get_post(self, post_id: str) -> PostRow | None:
         ...
 
+    async def get_post_body(self, post_id: str) -> Post | None:
+        """The post alone, without its jobs: one read (what a job's run needs)."""
+        ...
+
     async def list_posts(self, *, status: JobStatus | None = None, limit: int = 100) -> list[PostRow]:
         """Newest first (ties in insertion order, latest first); with ``status``, only posts with
         at least one job in that state."""
@@ -215,11 +219,14 @@ class Storage(Protocol):
         ...
 
     async def claim_job(self, owner: str, *, now: datetime, lease_until: datetime,
-                        post_id: str | None = None) -> JobRow | None:
+                        post_id: str | None = None, log_start: bool = False) -> JobRow | None:
         """Atomically take one due job: a waiting, unblocked job with ``run_at <= now``, or a
         running job whose lease expired and whose owner is not ``owner``. Its status becomes
         VALIDATING if it was waiting (running jobs keep theirs), its fencing token grows, and
-        the returned row carries the new :class:`Lease`. None when nothing is due."""
+        the returned row carries the new :class:`Lease`. None when nothing is due.
+
+        With ``log_start``, a ``started`` event (data: ``owner``, ``token``, ``resumed`` = the
+        job had a checkpoint) is written in the same transaction as the claim."""
         ...
 
     async def extend_lease(self, lease: Lease, *, until: datetime) -> bool:

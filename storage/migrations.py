@@ -132,7 +132,14 @@ async def m003_rate_events_and_locks(db: aiosqlite.Connection) -> None:
 
 
 @migration
-async def m004_unknown_status(db: aiosqlite.Connection) -> None:
+async def m004_jobs_publish_id_index(db: aiosqlite.Connection) -> None:
+    # Webhooks find their job by the platform's publish id (find_job_by_publish_id): without an
+    # index that is a scan of every job ever run. Partial: most rows never get a publish id.
+    await _run(db, "CREATE INDEX jobs_publish_id ON jobs (publish_id, created_at) WHERE publish_id IS NOT NULL")
+
+
+@migration
+async def m005_unknown_status(db: aiosqlite.Connection) -> None:
     # The state whose outcome cannot be known is called "unknown" where users read it (issue 12
     # item 8); it was stored as "uncertain". Old rows are renamed so a filter on the new name
     # finds them; the model still reads "uncertain" from exports of older versions.

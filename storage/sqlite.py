@@ -30,11 +30,13 @@ from crosspost.storage.base import (
     NewPost,
     PostRow,
 )
+from crosspost.storage.rows import inserted_post_row, started_event
 from crosspost.storage.sqlite_rows import (
     dt_or_none,
     dumps,
     error_json,
     job_row,
+    post_from_body,
     post_json,
     post_row,
     ts,
@@ -163,9 +165,7 @@ class SqliteStorage(SqliteShared):
             )
             await self._insert_jobs(db, new.id, new.jobs, now)
             await self._log(db, event, now)
-            row = await self._post(db, new.id)
-        assert row is not None
-        return row, True
+        return inserted_post_row(new), True
 
     async def find_post_by_key(self, idempotency_key: str) -> PostRow | None:
         async with self._tx("DEFERRED") as db:
@@ -175,6 +175,11 @@ class SqliteStorage(SqliteShared):
     async def get_post(self, post_id: str) -> PostRow | None:
         async with self._tx("DEFERRED") as db:
             return await self._post(db, post_id)
+
+    async def get_post_body(self, post_id: str) -> Post | None:
+        async with self._lock:
+            row = await self._one(self._db, "SELECT body FROM posts WHERE id = ?", (post_id,))
+        return None if row is None else post_from_body(row["body"])
 
     async def list_posts(self, *, status: JobStatus | None = None, limit: int = 100) -> list[PostRow]:
         where = "WHERE EXISTS (SELECT 1 FROM jobs WHERE jobs.post_id = posts.id AND jobs.status = :status)"
@@ -247,11 +252,14 @@ class SqliteStorage(SqliteShared):
         return None if row is None else job_row(row)
 
     async def claim_job(self, owner: str, *, now: datetime, lease_until: datetime,
-                        post_id: str | None = None) -> JobRow | None:
+                        post_id: str | None = None, log_start: bool = False) -> JobRow | None:
         sql = _CLAIM.format(post="AND post_id = :post_id" if post_id else "")
         params = {"owner": owner, "now": ts(now), "until": ts(lease_until), "post_id": post_id}
         async with self._tx() as db:
             row = await self._one(db, sql, params)
+            if row is not None and log_start:
+                await self._log(db, started_event(row["post_id"], row["id"], owner=owner, token=row["lease_token"],
+                                                  resumed=row["checkpoint"] != "{}"), now)
         return None if row is None else job_row(row)
 
     def _fence(self, lease: Lease) -> dict[str, Any]:

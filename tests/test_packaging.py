@@ -45,7 +45,9 @@ def test_a_built_wheel_imports_the_same_way_in_a_fresh_venv(tmp_path: Path) -> N
     # Dependencies come from the test environment; crosspost itself only from the wheel.
     site = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
                           check=True, capture_output=True, text=True).stdout.strip()
-    Path(site, "test-deps.pth").write_text(sysconfig.get_path("purelib") + "\n")
+    # (A venv made with --system-site-packages keeps them outside its own purelib.)
+    folders = dict.fromkeys([sysconfig.get_path("purelib"), *(p for p in sys.path if p.endswith("-packages"))])
+    Path(site, "test-deps.pth").write_text("".join(f"{f}\n" for f in folders))
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     code = ("import crosspost.core, crosspost.storage, crosspost.plugins.tiktok, crosspost.testing;"
             "print(crosspost.core.__file__)")
@@ -56,3 +58,17 @@ def test_a_built_wheel_imports_the_same_way_in_a_fresh_venv(tmp_path: Path) -> N
                             env=env, cwd=tmp_path)
     assert helped.returncode == 0, helped.stderr
     assert "Usage" in helped.stdout
+    plugins = subprocess.run([str(python), "-c", _PLUGINS_FROM_THE_WHEEL], check=True, capture_output=True,
+                             text=True, env=env, cwd=tmp_path).stdout.split()
+    assert plugins == ["s3host=crosspost.plugins.s3host.plugin:builtin",
+                       "tiktok=crosspost.plugins.tiktok.plugin:builtin"]
+
+
+_PLUGINS_FROM_THE_WHEEL = """
+from importlib import metadata
+from crosspost.core.plugins import Hooks, make_plugin_manager
+eps = {ep.name: ep.value for ep in metadata.distribution("crosspost").entry_points.select(group="crosspost")}
+infos = Hooks(make_plugin_manager(entry_points=False)).plugin_infos()
+for info in sorted(infos, key=lambda i: i.name):
+    print(f"{info.name}={eps[info.name]}:{'builtin' if info.builtin else 'third-party'}")
+"""

@@ -11,23 +11,63 @@ from __future__ import annotations
 
 import logging
 import traceback
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from crosspost.core.cli.context import CliState, Interrupted, global_options, state
+from crosspost.core.cli.context import CliState, Interrupted, global_options, hooks_of, state
 from crosspost.core.errors import ConfigError, CrosspostError, InvalidPost, PlatformError, PluginError
+
+if TYPE_CHECKING:
+    from crosspost.core.plugins import Hooks
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_INTERRUPTED = 0, 1, 2, 130
 
-SHELLS = ("bash", "zsh", "fish")
-INPUT_CODES = frozenset({"not_found", "conflict"})
+INPUT_CODES = frozenset({"not_found", "conflict", "credentials_refused", "port_busy", "login_timeout",
+                         "no_such_platform", "file_not_found"})
 """Error codes that mean the command named something that is not there or cannot change (an
 unknown post id, a post that already started): invalid input, exit 2."""
 
 
 class CrosspostGroup(click.Group):
-    """The root group: turns crosspost's errors into a paragraph (or JSON) and an exit code."""
+    """The root group: its commands come from the plugins' ``register_commands`` (crosspost's own
+    included), installed for each invocation; turns crosspost's errors into a paragraph (or JSON)
+    and an exit code."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._installed_from: Hooks | None = None
+
+    def install_plugins(self, hooks: Hooks) -> None:
+        """Rebuild the command set from ``hooks`` (a no-op when already built from them)."""
+        from crosspost.core.cli.plugin_commands import install_commands
+
+        if self._installed_from is hooks:
+            return
+        self.commands = {}
+        install_commands(self, hooks.pm)
+        self._installed_from = hooks
+
+    def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None,
+                     **extra: Any) -> click.Context:
+        cli_state = extra.setdefault("obj", CliState())
+        try:
+            self.install_plugins(cli_state.hooks())
+        except PluginError as exc:
+            click.echo(f"Error: {exc}. Disable one of them (CROSSPOST_DISABLE_PLUGINS=NAME) or uninstall it.",
+                       err=True)
+            raise click.exceptions.Exit(EXIT_INVALID) from None
+        return super().make_context(info_name, args, parent, **extra)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        if self._installed_from is None:
+            self.install_plugins(hooks_of(ctx))
+        return super().list_commands(ctx)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if self._installed_from is None:
+            self.install_plugins(hooks_of(ctx))
+        return super().get_command(ctx, cmd_name)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -46,6 +86,9 @@ class CrosspostGroup(click.Group):
             raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
         except Exception as exc:
             raise click.exceptions.Exit(render_error(exc, ctx.ensure_object(CliState))) from None
+
+
+FILE_ERRORS = (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError)
 
 
 def render_error(exc: BaseException, cli_state: CliState) -> int:
@@ -68,7 +111,7 @@ def describe(exc: BaseException) -> tuple[int, dict[str, Any], str]:
         lines = "\n".join(f"  - {p}" for p in exc.problems)
         text = ("Error: the post is not valid, so nothing was uploaded:\n"
                 f"{lines}\nFix these and run the command again "
-                "(`crosspost creator TARGET` shows what an account allows).")
+                "(`crosspost accounts info TARGET` shows what an account allows).")
         return EXIT_INVALID, {"code": "invalid", "problems": problems}, text
     if isinstance(exc, ConfigError | PluginError) or (isinstance(exc, CrosspostError) and exc.code in INPUT_CODES):
         return EXIT_INVALID, exc.to_dict(), f"Error: {exc}"
@@ -81,6 +124,11 @@ def describe(exc: BaseException) -> tuple[int, dict[str, Any], str]:
         return EXIT_FAILED, exc.to_dict(), text
     if isinstance(exc, CrosspostError):
         return EXIT_FAILED, exc.to_dict(), f"Error: {exc}"
+    if isinstance(exc, FILE_ERRORS) and exc.filename:
+        # A path the user gave cannot be used (a missing folder, no permission): input, not a bug.
+        where = str(exc.filename).removesuffix(".part")
+        text = f"Error: cannot use {where}: {exc.strerror}. Check the path (and its folder) and run the command again."
+        return EXIT_INVALID, {"code": "file_error", "message": f"{where}: {exc.strerror}"}, text
     text = (f"Unexpected error: {type(exc).__name__}: {exc}. Run the command again with --verbose "
             "to see the traceback, and please report it.")
     return EXIT_FAILED, {"code": "internal", "message": f"{type(exc).__name__}: {exc}"}, text
@@ -96,59 +144,18 @@ def _json_error(payload: dict[str, Any]) -> None:
 @global_options(root=True)
 @click.version_option(package_name="crosspost", prog_name="crosspost")
 def cli() -> None:
-    """Publish one post to many platforms (TikTok first), now or on a schedule.
+    """Publish one post to many platforms, now or on a schedule.
 
     \b
     Try it with no setup:      crosspost demo
-    Post a video:              crosspost post --to tiktok:main --video clip.mp4 \\
-                                   --caption "Hello" --privacy SELF_ONLY
+    Post a video:              crosspost post --to PLATFORM:main --video clip.mp4 \\
+                                   --caption "Hello"
     Post from a request file:  crosspost post request.json
-    Configuration comes from flags or CROSSPOST_* environment variables
-    (CROSSPOST_DB, CROSSPOST_TIKTOK_API_BASE, CROSSPOST_TIKTOK_CLIENT_KEY, ...).
+    Configuration comes from flags or CROSSPOST_* environment variables;
+    `crosspost config` lists every one the loaded plugins read, and its value.
     Exit codes: 0 ok, 1 a target failed, 2 invalid input (nothing uploaded).
     """
     if state().verbose:
         # crosspost's own debug lines; libraries only when they warn (aiosqlite logs every query).
         logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
         logging.getLogger("crosspost").setLevel(logging.DEBUG)
-
-
-@cli.command()
-@click.argument("shell", type=click.Choice(SHELLS))
-def completion(shell: str) -> None:
-    """Print the shell completion script for SHELL.
-
-    \b
-    bash:  eval "$(crosspost completion bash)"   (or add it to ~/.bashrc)
-    zsh:   eval "$(crosspost completion zsh)"
-    fish:  crosspost completion fish > ~/.config/fish/completions/crosspost.fish
-    Same as click's own: eval "$(_CROSSPOST_COMPLETE=bash_source crosspost)".
-    """
-    from click.shell_completion import get_completion_class
-
-    cls = get_completion_class(shell)
-    assert cls is not None  # every name in SHELLS is one click ships
-    click.echo(cls(cli, {}, "crosspost", "_CROSSPOST_COMPLETE").source())
-
-
-def _register() -> None:
-    from crosspost.core.cli import (
-        accounts,
-        creator,
-        demo,
-        emulator_cmd,
-        jobs,
-        plugins_cmd,
-        post,
-        reconcile,
-        storage_cmd,
-        webhooks_cmd,
-    )
-
-    for module in (post, jobs, accounts, creator, plugins_cmd, demo, emulator_cmd, webhooks_cmd,
-                   storage_cmd, reconcile):
-        for command in module.COMMANDS:
-            cli.add_command(command)
-
-
-_register()

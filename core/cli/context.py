@@ -39,6 +39,14 @@ class CliState:
     post_id: str | None = None
     """The post being worked on, once known: the Ctrl-C message names it."""
     _output: Output | None = None
+    _hooks: Hooks | None = None
+
+    def hooks(self) -> Hooks:
+        """This invocation's plugins (minus ``CROSSPOST_DISABLE_PLUGINS``), shared by the command
+        tree and the hub, built once per invocation (cheap: plugin modules stay light)."""
+        if self._hooks is None:
+            self._hooks = make_cli_hooks(Settings.from_env().disabled_plugins)
+        return self._hooks
 
     def settings(self) -> Settings:
         """Settings from the environment, with ``--db`` overriding ``CROSSPOST_DB``."""
@@ -51,6 +59,21 @@ class CliState:
 
             self._output = Output(json=self.json, quiet=self.quiet, verbose=self.verbose)
         return self._output
+
+
+def make_cli_hooks(disabled: frozenset[str] = frozenset()) -> Hooks:
+    """Every plugin, plus crosspost's own commands (they register through ``register_commands``
+    like any plugin's)."""
+    from crosspost.core.cli import commands
+    from crosspost.core.plugins import Hooks, make_plugin_manager
+
+    return Hooks(make_plugin_manager(disabled=disabled, extra=[commands]))
+
+
+def hooks_of(ctx: click.Context | None) -> Hooks:
+    """The invocation's plugins when a CLI invocation is running, else a fresh set (docs)."""
+    found = ctx.find_object(CliState) if ctx is not None else None
+    return found.hooks() if found is not None else make_cli_hooks()
 
 
 def state() -> CliState:
@@ -138,7 +161,7 @@ async def open_hub(*, settings: Settings | None = None, hooks: Hooks | None = No
 
     install_log_redaction()
 
-    async with Hub.open(settings or state().settings(), hooks=hooks, **kwargs) as hub:
+    async with Hub.open(settings or state().settings(), hooks=hooks or state().hooks(), **kwargs) as hub:
         yield hub
 
 

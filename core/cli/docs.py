@@ -7,8 +7,12 @@ and the CLI disagree, so the reference never drifts from the code.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:
+    from crosspost.core.plugins import Hooks
 
 WIDTH = 88
 """Help is wrapped at a fixed width, so the output does not depend on the terminal."""
@@ -36,14 +40,29 @@ def _walk(command: click.Command, ctx: click.Context) -> Iterator[click.Context]
                                                 terminal_width=WIDTH, max_content_width=WIDTH))
 
 
+def builtin_hooks() -> Hooks:
+    """crosspost's own plugins only: the reference must not depend on what else is installed."""
+    from crosspost.core.cli import commands
+    from crosspost.core.plugins import Hooks, make_plugin_manager
+
+    return Hooks(make_plugin_manager(entry_points=False, extra=[commands]))
+
+
 def render_markdown(root: click.Command | None = None) -> str:
-    """Markdown with one section per command (root first, then depth-first by name)."""
+    """Markdown with one section per command (root first, then depth-first by name), for the
+    built-in plugins' commands and platforms."""
+    from crosspost.core.cli.app import CrosspostGroup
+    from crosspost.core.cli.context import CliState
+
     if root is None:
         from crosspost.core.cli.app import cli
 
         root = cli
+    hooks = builtin_hooks()
+    if isinstance(root, CrosspostGroup):
+        root.install_plugins(hooks)
     top = click.Context(root, info_name="crosspost", terminal_width=WIDTH, max_content_width=WIDTH,
-                        color=False, **root.context_settings)
+                        color=False, obj=CliState(hooks=hooks), **root.context_settings)
     parts = [HEADER]
     for ctx in _walk(root, top):
         title = ctx.command_path

@@ -55,8 +55,9 @@ async def list_posts(status: str | None, limit: int) -> None:
     if out.json:
         out.data({"posts": [record_details(r) for r in records]})
         return
-    out.table(["ID", "Status", "Targets", "Runs / ran at", "Caption"], _rows(records),
-              empty="No posts yet. Try `crosspost demo`, or `crosspost post --help`.")
+    empty = (f"No post has a target {status}; `crosspost list` shows every post." if status
+             else "No posts yet. Try `crosspost demo`, or `crosspost post --help`.")
+    out.table(["ID", "Status", "Targets", "Runs / ran at", "Caption"], _rows(records), empty=empty)
 
 
 @click.command()
@@ -134,7 +135,7 @@ async def worker(until_idle: bool, concurrency: int | None) -> None:
     with stop_on_signals("Stopping at the next safe point...") as stop:
         async with open_hub(upgrade=False) as hub:
             out.step("Worker running" + (" until idle" if until_idle else "; Ctrl-C stops it") + ".")
-            with ProgressView(out) as view:
+            with ProgressView(out, show_post=True) as view:
                 await hub.run_worker(until_idle=until_idle, concurrency=concurrency, stop=stop,
                                      progress=view)
     out.step("Worker stopped; unfinished jobs resume on the next start." if stop.is_set()

@@ -1,69 +1,118 @@
 """``crosspost post``: from a request file (ours or a hosted service's shape) or shorthand flags.
 
 Shorthand flags build the same request a file would hold, and override the file's values when
-both are given, so every problem is reported with the request's JSON path (``--privacy`` is
-``target_options.tiktok.privacy_level``) and the flag next to it.
+both are given, so every problem is reported with the request's JSON path and the flag next to
+it. Besides the common flags (``--to``, ``--video``, ``--caption``...), every loaded platform's
+declared ``OptionSpec.flag`` becomes a flag (e.g. one platform's ``--privacy`` sets its
+``target_options.<platform>.privacy_level``); a flag several platforms declare applies to each
+targeted platform declaring it.
 """
 
 from __future__ import annotations
 
-import contextlib
-import importlib
+import asyncio
 import json
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import attrs
 import click
 
-from crosspost.core.cli.context import async_command, global_options, open_hub, state
+from crosspost.core.cli.context import async_command, global_options, hooks_of, open_hub, state
 from crosspost.core.cli.output import exit_code, record_to_dict
-from crosspost.core.errors import InvalidPost, Problem
+from crosspost.core.errors import CrosspostError, InvalidPost, Problem
+from crosspost.core.importers import first_import
 from crosspost.core.models import Post
+from crosspost.core.options import OptionSpec, OptionType
 
 if TYPE_CHECKING:
     from crosspost.core.cli.output import Output
     from crosspost.core.hub import Hub, PostRecord
+    from crosspost.core.importers import RequestImporter
+    from crosspost.core.platform import Platform
+    from crosspost.core.plugins import Hooks
+
+ANNOUNCE_WITHIN_S = 10.0
+"""How long ``crosspost post`` waits for an account's live description before publishing anyway."""
 
 POST_KEYS = frozenset(a.name for a in attrs.fields(Post))
-
-REQUEST_IMPORTERS: tuple[str, ...] = ("crosspost.plugins.tiktok.importers:import_with_notes",)
-"""Readers of hosted posting services' request shapes, by import path (tried in order)."""
-
-OPTION_FLAGS: Mapping[str, str] = {
-    "privacy": "privacy_level",
-    "allow_comment": "allow_comment",
-    "allow_duet": "allow_duet",
-    "allow_stitch": "allow_stitch",
-    "draft": "draft",
-    "ai_generated": "video_made_with_ai",
-    "cover_ms": "video_cover_timestamp_ms",
-}
-"""Shorthand flag (python name) -> key under ``target_options.<platform>``."""
-
-BRANDS: Mapping[frozenset[str], str] = {
-    frozenset({"organic"}): "brand_organic",
-    frozenset({"content"}): "brand_content",
-    frozenset({"organic", "content"}): "both",
-}
-"""``--brand`` values given -> ``commercial_content_type``."""
 
 FLAG_OF: Mapping[str, str] = {
     "content": "--caption", "targets": "--to", "media": "--video/--image",
     "scheduled_at": "--at", "timezone": "--timezone",
-    **{key: "--" + flag.replace("_", "-") for flag, key in OPTION_FLAGS.items()},
-    **{key: f"--{key.replace('_', '-')}/--no-{key.replace('_', '-')}"
-       for key in ("allow_comment", "allow_duet", "allow_stitch")},
-    "commercial_content_type": "--brand",
 }
+"""Request keys the core flags set -> the flag, for problem messages."""
+CORE_FLAGS = frozenset({"to", "video", "image", "caption", "at", "timezone", "dry_run", "no_wait", "request"})
 
 
-def _complete_privacy(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
-    from crosspost.plugins.tiktok.creator import PRIVACY_LEVELS
+@attrs.frozen(kw_only=True)
+class PlatformFlag:
+    """One shorthand flag of ``crosspost post`` and the platforms' options it sets."""
 
-    return [level for level in PRIVACY_LEVELS if level.startswith(incomplete.upper())]
+    flag: str
+    """Python name (``allow_comment``)."""
+    specs: tuple[tuple[str, OptionSpec], ...]
+    """(platform, option) pairs declaring this flag."""
+
+    @property
+    def first(self) -> OptionSpec:
+        return self.specs[0][1]
+
+    @property
+    def dashed(self) -> str:
+        return "--" + self.flag.replace("_", "-")
+
+    @property
+    def spelled(self) -> str:
+        """How problem messages name it (``--allow-comment/--no-allow-comment``)."""
+        if self.first.type is OptionType.BOOLEAN:
+            return f"{self.dashed}/--no-{self.dashed[2:]}"
+        return self.dashed
+
+    def option(self) -> click.Option:
+        spec = self.first
+        sets = ", ".join(f"target_options.{p}.{s.name}" for p, s in self.specs)
+        help_text = f"{spec.help} (Sets {sets}.)"
+        if spec.type is OptionType.BOOLEAN:
+            return click.Option([f"{self.dashed}/--no-{self.dashed[2:]}", self.flag], default=None, help=help_text)
+        choices = spec.flag_choices or ()
+        kind: Any = click.Choice(choices) if choices else {
+            OptionType.INTEGER: int, OptionType.NUMBER: float}.get(spec.type, str)
+        metavar = None if choices else ("N" if spec.type in (OptionType.INTEGER, OptionType.NUMBER) else "VALUE")
+        every = sorted({c for _, s in self.specs for c in s.choices})
+        return click.Option([self.dashed, self.flag], type=kind, metavar=metavar, help=help_text,
+                            multiple=spec.flag_multiple or spec.type is OptionType.STRING_LIST,
+                            shell_complete=_completer(every) if every and not choices else None)
+
+
+def _completer(values: Sequence[str]) -> Any:
+    def complete(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
+        return [v for v in values if v.upper().startswith(incomplete.upper())]
+
+    return complete
+
+
+def platform_flags(platforms: Mapping[str, Platform]) -> dict[str, PlatformFlag]:
+    """Every declared ``OptionSpec.flag`` of every platform, merged by flag name."""
+    found: dict[str, list[tuple[str, OptionSpec]]] = {}
+    for name, platform in sorted(platforms.items()):
+        for spec in platform.options:
+            if spec.flag and spec.flag not in CORE_FLAGS:
+                found.setdefault(spec.flag, []).append((name, spec))
+    return {flag: PlatformFlag(flag=flag, specs=tuple(specs)) for flag, specs in found.items()}
+
+
+class PostCommand(click.Command):
+    """``crosspost post`` with the loaded platforms' shorthand flags added for each invocation."""
+
+    def get_params(self, ctx: click.Context) -> list[click.Parameter]:
+        base = super().get_params(ctx)
+        taken = {p.name for p in base}
+        generated = [f.option() for f in platform_flags(hooks_of(ctx).platforms()).values() if f.flag not in taken]
+        help_option = [p for p in base if p.name == "help"]
+        return [p for p in base if p.name != "help"] + generated + help_option
 
 
 def _is_url(text: str) -> bool:
@@ -110,29 +159,26 @@ def read_request(source: str) -> tuple[dict[str, Any], Path]:
     return data, base
 
 
-def native_request(data: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+def native_request(data: dict[str, Any], importers: Sequence[RequestImporter] = ()) -> tuple[dict[str, Any], list[str]]:
     """``data`` in crosspost's own request shape, plus notes on what an import changed.
 
-    Other services' shapes go through the importers in :data:`REQUEST_IMPORTERS`; each returns
-    None for a shape it does not read, or an object with ``shape``, ``request`` and ``notes``.
+    Other services' shapes go through the importers the plugins register (``register_importers``);
+    the first that knows the shape wins.
     """
     if set(data) <= POST_KEYS:
         return data, []
-    for spec in REQUEST_IMPORTERS:
-        module, _, name = spec.partition(":")
-        try:
-            importer = getattr(importlib.import_module(module), name)
-        except (ImportError, AttributeError):
-            continue
-        imported = importer(data)
-        if imported is not None:
-            return dict(imported.request), [f"read as a {imported.shape} request", *imported.notes]
+    imported = first_import(importers, data)
+    if imported is not None:
+        return dict(imported.request), [f"read as a {imported.shape} request", *imported.notes]
     return data, []  # not a shape anyone knows: post_from_dict names the unknown keys
 
 
-def apply_flags(data: dict[str, Any], flags: Mapping[str, Any]) -> dict[str, Any]:
-    """``data`` with every shorthand flag the user gave written over it."""
+def apply_flags(data: dict[str, Any], flags: Mapping[str, Any],
+                platforms: Mapping[str, Platform] | None = None) -> dict[str, Any]:
+    """``data`` with every shorthand flag the user gave written over it (``platforms``: whose
+    declared flags may be among ``flags``)."""
     data = dict(data)
+    platforms = platforms or {}
     if flags.get("to"):
         data["targets"] = list(flags["to"])
     if flags.get("caption") is not None:
@@ -145,77 +191,91 @@ def apply_flags(data: dict[str, Any], flags: Mapping[str, Any]) -> dict[str, Any
         data["scheduled_at"] = flags["at"]
     if flags.get("timezone"):
         data["timezone"] = flags["timezone"]
-    options = {key: flags[flag] for flag, key in OPTION_FLAGS.items() if flags.get(flag) is not None}
-    if flags.get("brand"):
-        options["commercial_content_type"] = BRANDS[frozenset(flags["brand"])]
+    options = _flag_options(data, flags, platforms)
     if options:
-        data["target_options"] = _merge_options(data, options)
+        merged = dict(data.get("target_options") or {})
+        for platform, values in options.items():
+            merged[platform] = {**(merged.get(platform) or {}), **values}
+        data["target_options"] = merged
     return data
 
 
-def _merge_options(data: Mapping[str, Any], options: Mapping[str, Any]) -> dict[str, Any]:
+def _given(value: Any) -> bool:
+    return value is not None and value != ()
+
+
+def _flag_options(data: Mapping[str, Any], flags: Mapping[str, Any],
+                  platforms: Mapping[str, Platform]) -> dict[str, dict[str, Any]]:
+    """``target_options`` set by the platforms' shorthand flags, for each targeted platform that
+    declares the flag; a flag no targeted platform declares is a usage error naming who does."""
     targets = data.get("targets") or []
-    platforms = {str(t).partition(":")[0].lower() for t in targets if isinstance(t, str)} or {"tiktok"}
-    merged = dict(data.get("target_options") or {})
-    for platform in sorted(platforms):
-        merged[platform] = {**(merged.get(platform) or {}), **options}
-    return merged
+    targeted = {str(t).partition(":")[0].lower() for t in targets if isinstance(t, str)}
+    options: dict[str, dict[str, Any]] = {}
+    for flag in platform_flags(platforms).values():
+        value = flags.get(flag.flag)
+        if not _given(value):
+            continue
+        applied = False
+        for name, spec in flag.specs:
+            if name in targeted:
+                options.setdefault(name, {})[spec.name] = platforms[name].option_from_flag(spec, value)
+                applied = True
+        if not applied:
+            raise click.UsageError(f"{flag.dashed} sets an option of {', '.join(n for n, _ in flag.specs)}, "
+                                   "which no --to target (or request target) names")
+    return options
 
 
-def with_flag_names(exc: InvalidPost) -> InvalidPost:
+def with_flag_names(exc: InvalidPost, platforms: Mapping[str, Platform]) -> InvalidPost:
     """``exc`` with the shorthand flag named after each field it came from."""
+    flag_of: dict[str, str] = dict(FLAG_OF)
+    for flag in platform_flags(platforms).values():
+        for platform, spec in flag.specs:
+            for name in (spec.name, *spec.aliases):
+                flag_of[f"target_options.{platform}.{name}"] = flag.spelled
     problems = []
     for p in exc.problems:
-        leaf = p.field.rsplit(".", 1)[-1].split("[", 1)[0]
-        flag = FLAG_OF.get(leaf)
-        message = f"{p.message} (flag {flag})" if flag else p.message
+        named = flag_of.get(p.field) or flag_of.get(p.field.split("[", 1)[0])
+        message = f"{p.message} (flag {named})" if named else p.message
         problems.append(Problem(field=p.field, message=message))
     return InvalidPost(problems)
 
 
-def build_post(request: str | None, flags: Mapping[str, Any]) -> tuple[Post, list[str]]:
+def build_post(request: str | None, flags: Mapping[str, Any], hooks: Hooks) -> tuple[Post, list[str]]:
     """The post to send, from the request file and/or the flags, and notes on how it was read."""
     from crosspost.core.convert import post_from_dict
+    from crosspost.core.importers import registered_importers
 
     base = Path.cwd()
     data: dict[str, Any] = {}
     notes: list[str] = []
     if request is not None:
+        if request != "-" and not Path(request).is_file():
+            raise RequestNotFound(f"no request file {request!r}: give the path of a JSON post request, or - for "
+                                  "stdin")
         raw, base = read_request(request)
-        data, notes = native_request(raw)
+        data, notes = native_request(raw, registered_importers(hooks.pm))
     elif not flags.get("to"):
         raise click.UsageError("give a REQUEST.json file (or - for stdin), or at least --to and media "
-                               "(e.g. --to tiktok:main --video clip.mp4 --privacy SELF_ONLY)")
-    return post_from_dict(apply_flags(data, flags), base=base), notes
+                               "(e.g. --to PLATFORM:main --video clip.mp4)")
+    return post_from_dict(apply_flags(data, flags, hooks.platforms()), base=base), notes
 
 
-@click.command()
+@click.command(cls=PostCommand)
 @click.argument("request", required=False, metavar="[REQUEST.json]",
-                type=click.Path(exists=True, dir_okay=False, allow_dash=True))
+                type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("--dry-run", is_flag=True,
-              help="Validate against live creator info and print the exact requests that would be "
+              help="Validate against the platforms' live limits and print the exact requests that would be "
                    "sent (chunk plan included); sends nothing that publishes.")
 @click.option("--no-wait", is_flag=True,
               help="Store the post and return at once; `crosspost worker` publishes it.")
 @click.option("--to", "to", multiple=True, metavar="TARGET",
-              help="Where to post: platform or platform:account (repeatable), e.g. tiktok:main.")
+              help="Where to post: platform or platform:account (repeatable), e.g. mysite:main.")
 @click.option("--video", metavar="PATH_OR_URL", help="The video: a local file or an https URL.")
 @click.option("--image", multiple=True, metavar="PATH_OR_URL",
               help="A photo (repeatable, in order): a local file or an https URL.")
-@click.option("--caption", help="The caption (TikTok: title of a video, description of photos).")
-@click.option("--privacy", metavar="LEVEL", shell_complete=_complete_privacy,
-              help="Who can see it: one of the creator's options, e.g. SELF_ONLY, PUBLIC_TO_EVERYONE "
-                   "(`crosspost creator TARGET` lists them).")
-@click.option("--allow-comment/--no-allow-comment", default=None, help="Allow comments.")
-@click.option("--allow-duet/--no-allow-duet", default=None, help="Allow duets (videos only).")
-@click.option("--allow-stitch/--no-allow-stitch", default=None, help="Allow stitches (videos only).")
-@click.option("--draft", is_flag=True, default=None,
-              help="Send to the creator's TikTok inbox as a draft; they finish it in the app.")
-@click.option("--ai-generated", is_flag=True, default=None, help="Label the video as AI-generated.")
-@click.option("--brand", type=click.Choice(["organic", "content"]), multiple=True,
-              help="Commercial content disclosure (repeatable): organic (promotes your own brand) "
-                   "and/or content (a paid partnership).")
-@click.option("--cover-ms", type=int, metavar="N", help="Video frame (milliseconds) used as the cover.")
+@click.option("--caption", help="The post's text: a video's caption, a photo post's description (a platform "
+                                "may derive a photo title from it; its options can set one).")
 @click.option("--at", metavar="WHEN",
               help="When to publish: now (default), an ISO-8601 time such as 2026-11-22T18:30 "
                    "(read in --timezone) or 2026-11-22T23:30:00Z.")
@@ -226,24 +286,26 @@ async def post(request: str | None, dry_run: bool, no_wait: bool, **flags: Any) 
     """Publish a post now, schedule it, or show what would be sent.
 
     REQUEST.json is a post request (`-` reads stdin); the shapes of the hosted posting services
-    (mediaItems/platforms, platformSettings, platformSpecificData) are read too. Relative media
-    paths resolve against the request file's folder. Shorthand flags build the request instead,
-    or override the file's values.
+    (mediaItems/platforms, platformSettings, platformSpecificData) are read too, by the importers
+    the plugins register. Relative media paths resolve against the request file's folder.
+    Shorthand flags build the request instead, or override the file's values; the platforms'
+    own flags (below the common ones) set `target_options` of each targeted platform declaring them.
 
     Exits 0 when every target was published, sent to the inbox, scheduled or queued; 1 when a
     target failed; 2 when the input is invalid (nothing was uploaded).
     """
+    hooks = state().hooks()
     try:
-        await _post(request, dry_run, no_wait, flags)
+        await _post(request, dry_run, no_wait, flags, hooks)
     except InvalidPost as exc:
-        raise (with_flag_names(exc) if request is None else exc) from None
+        raise (with_flag_names(exc, hooks.platforms()) if request is None else exc) from None
 
 
-async def _post(request: str | None, dry_run: bool, no_wait: bool, flags: Mapping[str, Any]) -> None:
+async def _post(request: str | None, dry_run: bool, no_wait: bool, flags: Mapping[str, Any], hooks: Hooks) -> None:
     from crosspost.core.cli.dry_run import show_plan
 
     out = state().output
-    the_post, notes = build_post(request, flags)
+    the_post, notes = build_post(request, flags, hooks)
     for note in notes:
         out.step(f"note: {note}")
     async with open_hub() as hub:
@@ -256,6 +318,7 @@ async def _post(request: str | None, dry_run: bool, no_wait: bool, flags: Mappin
             from crosspost.core.cli.progress import ProgressView
 
             if out.chatty:
+                await hub.validate(the_post)  # every problem first: nothing is announced for an invalid post
                 await _announce(hub, the_post, out)
             with ProgressView(out) as view:
                 record = await hub.publish(the_post, progress=view)
@@ -267,28 +330,36 @@ async def _post(request: str | None, dry_run: bool, no_wait: bool, flags: Mappin
     raise click.exceptions.Exit(exit_code(record))
 
 
-async def _announce(hub: Hub, the_post: Post, out: Output) -> None:
-    """Who each TikTok target posts as, and TikTok's consent line (its posting guidelines ask
-    apps to show both before sending). Problems are left to validation, which reports them all."""
-    from crosspost.core.cli.creator import MUSIC_CONSENT
-    from crosspost.core.cli.tiktok import creator_info
+class RequestNotFound(CrosspostError):
+    """The request file named on the command line does not exist."""
 
-    tiktok = False
+    code = "file_not_found"
+
+
+async def _announce(hub: Hub, the_post: Post, out: Output) -> None:
+    """What each platform asks apps to show before posting as an account (who it posts as, a
+    consent line), then where the post goes. An account the platform cannot describe right now
+    is skipped: validation already passed, and the publish reports what goes wrong."""
+    lines: list[str] = []
     for target in the_post.targets:
-        if target.platform != "tiktok":
+        platform = hub.hooks.platform(target.platform)
+        if not platform.needs_account:
             continue
-        tiktok = True
-        with contextlib.suppress(Exception):
-            info = await creator_info(hub, target)
-            out.step(f"{target} posts as {info.nickname} (@{info.username})")
-    out.step(f"Publishing to {', '.join(str(t) for t in the_post.targets)}..."
-             + (f" {MUSIC_CONSENT}" if tiktok else ""))
+        try:
+            async with asyncio.timeout(ANNOUNCE_WITHIN_S):
+                info = await hub.account_info(target)
+        except Exception:
+            continue
+        lines += [line for line in platform.announce(info) if line not in lines]
+    for line in lines:
+        out.step(line)
+    out.step(f"Publishing to {', '.join(str(t) for t in the_post.targets)}...")
 
 
 def _next_steps(out: Output, record: PostRecord) -> None:
     statuses = [t.status.value for t in record.targets]
     if "inbox" in statuses:
-        out.step("The draft is in the creator's TikTok inbox: they open the notification to finish it.")
+        out.step("The draft is in the account's inbox on the platform: open it there to finish it.")
     if any(s in ("scheduled", "queued", "deferred") for s in statuses):
         out.step(f"Run `crosspost worker` to publish it when due; `crosspost status {record.id}` "
                  "shows where it stands.")

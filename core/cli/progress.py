@@ -27,9 +27,11 @@ PHASE_NOTES = {"processing": "the platform is processing it, which can take a fe
 class ProgressView:
     """A listener for ``hub.subscribe``/``progress=`` that draws what each job is doing."""
 
-    def __init__(self, output: Output, *, chunk_size: int | None = None) -> None:
+    def __init__(self, output: Output, *, chunk_size: int | None = None, show_post: bool = False) -> None:
         self.output = output
         self.chunk_size = chunk_size
+        self.show_post = show_post
+        """Name the post in each line (a worker runs many posts at once)."""
         """When known, plain-line mode reports each chunk sent; else every quarter of the bytes."""
         self._progress: Progress | None = None
         self._tasks: dict[str, TaskID] = {}
@@ -59,7 +61,8 @@ class ProgressView:
 
     def _draw(self, key: str, event: ProgressEvent, phase: str) -> None:
         assert self._progress is not None
-        label = f"{event.target} {phase}"
+        post = f" (post {event.post_id})" if self.show_post and event.post_id else ""
+        label = f"{event.target}{post} {phase}"
         if event.message or phase in PHASE_NOTES:
             label += f": {event.message or PHASE_NOTES[phase]}"
         fields: dict[str, Any] = {"description": label}
@@ -83,7 +86,8 @@ class ProgressView:
             if self.chunk_size and step > 0:
                 chunks = self._chunks(event.total)
                 amount += f" (chunk {min(step, chunks)}/{chunks} sent)"
-        self.output.step(f"   {event.target} {phase}{amount}{': ' + message if message else ''}")
+        post = f" (post {event.post_id})" if self.show_post and event.post_id else ""
+        self.output.step(f"   {event.target}{post} {phase}{amount}{': ' + message if message else ''}")
 
     def _chunks(self, total: int) -> int:
         assert self.chunk_size

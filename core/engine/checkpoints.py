@@ -26,6 +26,13 @@ from crosspost.core.errors import ConfigError
 SEALED_KEY = "sealed"
 
 
+class CheckpointUnreadable(ConfigError):
+    """A job's saved progress cannot be opened (another secret key sealed it, or it was
+    altered). The engine fails the job at once with this message instead of leaving it leased."""
+
+    code = "checkpoint_unreadable"
+
+
 def _associated(job_id: str) -> bytes:
     return f"checkpoint:{job_id}".encode()
 
@@ -48,14 +55,21 @@ def seal(box: SecretCipher, job_id: str, checkpoint: Mapping[str, Any]) -> dict[
 def open_checkpoint(box: SecretCipher, job_id: str, stored: Mapping[str, Any]) -> dict[str, Any]:
     """The checkpoint a platform saved, from what storage holds. A plaintext checkpoint (stored
     before sealing existed) comes back as it is. A wrong key or a tampered value raises
-    :class:`~crosspost.core.errors.ConfigError`, never garbage."""
+    :class:`CheckpointUnreadable` (a ``ConfigError``) naming the key to use, never garbage."""
     if not is_sealed(stored):
         return dict(stored)
     try:
         token = base64.urlsafe_b64decode(str(stored[SEALED_KEY]))
     except (binascii.Error, ValueError):
         token = b""
-    opened = json.loads(box.decrypt(token, associated=_associated(job_id)))
+    try:
+        opened = json.loads(box.decrypt(token, associated=_associated(job_id)))
+    except ConfigError as exc:
+        raise CheckpointUnreadable(
+            f"the saved progress of job {job_id} cannot be opened: {exc}. The platform may already hold "
+            "part of this post, so crosspost stopped rather than start it again. Fix: run the worker with "
+            "the CROSSPOST_SECRET_KEY (or the key file beside the database) that was in use when the job "
+            "ran, then post it again if the platform does not show it") from None
     if not isinstance(opened, dict):
-        raise ConfigError(f"the stored checkpoint of job {job_id} is not a JSON object")
+        raise CheckpointUnreadable(f"the stored checkpoint of job {job_id} is not a JSON object")
     return opened

@@ -92,16 +92,23 @@ class RunContext(BaseContext):
     The checkpoint is sealed at rest (:mod:`crosspost.core.engine.checkpoints`): ``job.checkpoint``
     as stored is opened here, and :meth:`save` seals before writing."""
 
-    def __init__(self, rt: Runtime, job: JobRow, *, account: AccountAccess | None) -> None:
+    def __init__(self, rt: Runtime, job: JobRow, *, account: AccountAccess | None,
+                 checkpoint: Mapping[str, Any]) -> None:
+        """``checkpoint`` is the job's, opened (:func:`opened_checkpoint`)."""
         assert job.lease is not None, "a RunContext needs a claimed job"
-        checkpoint = open_checkpoint(rt.accounts.cipher(), job.id, job.checkpoint) if job.checkpoint else {}
         super().__init__(rt, job_id=job.id, target=job.target, account=account, checkpoint=checkpoint)
         self.post_id = job.post_id
         self.lease: Lease = job.lease
         self.status = job.status
+        self.next_status: JobStatus | None = None
+        """The status the next :meth:`save` writes when the platform names none (the engine's
+        own step, e.g. VALIDATING -> UPLOADING, batched with the platform's first write)."""
         self.warnings.extend(job.warnings)  # kept from submission (validation, schedule notes)
 
     async def save(self, checkpoint: Mapping[str, Any], *, status: JobStatus | None = None) -> None:
+        if status is None:
+            status = self.next_status
+        self.next_status = None
         now = self.clock.now()
         changed = status is not None and status is not self.status
         event = None
@@ -133,6 +140,12 @@ class RunContext(BaseContext):
     def emit(self, *, phase: JobStatus | None = None, message: str = "") -> None:
         """Tell listeners the job's phase (its current status unless ``phase`` is given)."""
         self._rt.progress.emit(self.event(phase=phase, message=message))
+
+
+def opened_checkpoint(rt: Runtime, job: JobRow) -> dict[str, Any]:
+    """``job``'s checkpoint as the platform saved it. Raises
+    :class:`~crosspost.core.engine.checkpoints.CheckpointUnreadable` when it cannot be opened."""
+    return open_checkpoint(rt.accounts.cipher(), job.id, job.checkpoint) if job.checkpoint else {}
 
 
 def _publish_id(checkpoint: Mapping[str, Any]) -> str | None:

@@ -28,7 +28,7 @@ from datetime import timedelta
 
 from crosspost.core.account_store import blocked_key
 from crosspost.core.convert import error_info
-from crosspost.core.engine.context import RunContext
+from crosspost.core.engine.context import RunContext, opened_checkpoint
 from crosspost.core.engine.runtime import Runtime
 from crosspost.core.engine.validation import Preparer
 from crosspost.core.errors import (
@@ -98,20 +98,25 @@ class JobRunner:
         account = None
         if platform is not None and platform.needs_account and job.target.account:
             account = rt.accounts.access(job.target.platform, job.target.account)
-        ctx = RunContext(rt, job, account=account)
+        try:
+            checkpoint = opened_checkpoint(rt, job)
+        except CrosspostError as exc:
+            # Fail now, with the fix, rather than crash the task and leave the job leased until
+            # its lease runs out (then every worker would claim it and crash again).
+            await self._fail(RunContext(rt, job, account=account, checkpoint={}), exc)
+            return
+        ctx = RunContext(rt, job, account=account, checkpoint=checkpoint)
         if job.cancel_requested:
             await self._cancel(ctx, platform)
             return
-        row = await rt.storage.get_post(job.post_id)
-        if platform is None or row is None:
+        post = await rt.storage.get_post_body(job.post_id)
+        if platform is None or post is None:
             await self._fail(ctx, unusable or CrosspostError(f"post {job.post_id} is gone"))
             return
-        started = NewEvent(kind="started", post_id=job.post_id, job_id=job.id, data={
-            "owner": ctx.lease.owner, "token": ctx.lease.token, "resumed": bool(job.checkpoint)})
-        await rt.storage.add_event(started, now=rt.clock.now())
+        # The "started" event was written with the claim (Worker: claim_job(log_start=True)).
         ctx.emit(message="resuming" if job.checkpoint else "")
         try:
-            outcome = await self._attempt(job, row.post, platform, ctx)
+            outcome = await self._attempt(job, post, platform, ctx)
         except Cancelled:
             await self._on_cancelled(ctx, platform)
         except Exception as exc:
@@ -125,16 +130,20 @@ class JobRunner:
             account = await self._rt.accounts.get(job.target.platform, job.target.account)
             if account.needs_login:
                 raise _NeedsLogin(f"account {account.key} needs a new login")
+        fresh = self._preparer.take(job.id)
         if ctx.checkpoint:
             # The platform already holds part of this post: finish it rather than judge it again.
             ready = await self._preparer.narrow(post, job.target, platform)
         else:
-            prepared = await self._preparer.check(post, job.target, job.target, platform, ctx)
+            prepared = fresh or await self._preparer.check(post, job.target, job.target, platform, ctx)
             for warning in prepared.validation.warnings:
                 ctx.warn(warning)
+            ctx.validation = prepared.validation
             ready = prepared.post
         if ctx.status is JobStatus.VALIDATING:
-            await ctx.save(ctx.checkpoint, status=JobStatus.UPLOADING)
+            # Validated: the job is uploading from here. Written with the platform's first save
+            # (every side effect is preceded by one), not as a transaction of its own.
+            ctx.next_status = JobStatus.UPLOADING
         return await platform.publish(ready, ctx)
 
     # -- results -----------------------------------------------------------------------------

@@ -6,12 +6,15 @@ pass, the platform's own ``validate`` (which may ask the platform's API, e.g. Ti
 info). Every problem of every target is collected into one :class:`InvalidPost`; with several
 targets each field is prefixed by its target (``tiktok:main: target_options.tiktok.privacy_level``).
 Jobs run the same checks again when they start (a scheduled post's creator settings may have
-changed), unless the platform already holds part of the post (a non-empty checkpoint).
+changed), unless the platform already holds part of the post (a non-empty checkpoint), or the
+job runs at once in the process that just checked it (:meth:`Preparer.remember`): each attempt
+validates once, and the result (``Validation.value``) reaches ``plan`` and ``publish`` as
+``ctx.validation``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import attrs
 
@@ -30,6 +33,8 @@ from crosspost.core.netguard import AllowList, media_url_problems
 from crosspost.core.platform import Platform, Validation, for_platform
 
 ContextFactory = Callable[[Platform, Target], BaseContext]
+FRESH_FOR = 30.0
+"""Seconds a submission's check stands in for the first run's (``hub.publish`` runs at once)."""
 
 
 @attrs.frozen(kw_only=True)
@@ -53,6 +58,7 @@ class Preparer:
     def __init__(self, rt: Runtime, contexts: ContextFactory) -> None:
         self._rt = rt
         self._contexts = contexts
+        self._fresh: dict[str, tuple[float, PreparedTarget]] = {}
 
     async def prepare(self, post: Post) -> list[PreparedTarget]:
         """Every target checked; raises :class:`InvalidPost` with all problems of all targets.
@@ -140,8 +146,28 @@ class Preparer:
         if problems:
             raise InvalidPost(problems)
         warnings = [*validation.warnings, *ctx.warnings]
+        # The platform's typed result (``value``) is kept: plan and publish of this attempt use it.
         return PreparedTarget(requested=requested, target=target, post=narrowed,
-                              validation=Validation(warnings=tuple(dict.fromkeys(warnings))))
+                              validation=attrs.evolve(validation, warnings=tuple(dict.fromkeys(warnings))))
+
+    # -- validate once: a job run at once by the process that just checked it ------------------
+
+    def remember(self, job_id: str, prepared: PreparedTarget) -> None:
+        """Keep ``prepared`` for the first run of ``job_id`` in this process (``hub.publish``
+        checks a post, stores it and runs it at once: the run reuses that check)."""
+        self._fresh[job_id] = (self._rt.clock.monotonic(), prepared)
+
+    def forget(self, job_ids: Iterable[str]) -> None:
+        for job_id in job_ids:
+            self._fresh.pop(job_id, None)
+
+    def take(self, job_id: str) -> PreparedTarget | None:
+        """The check :meth:`remember` kept for ``job_id``, once, while it is fresh (a scheduled
+        post's check is not reused at its time: the creator's settings may have changed)."""
+        kept = self._fresh.pop(job_id, None)
+        if kept is None or self._rt.clock.monotonic() - kept[0] > FRESH_FOR:
+            return None
+        return kept[1]
 
 
 def _prefixed(problem: Problem, target: Target, many: bool) -> Problem:

@@ -54,7 +54,7 @@ class Worker:
         rt = self._rt
         while len(self._tasks) < self._concurrency:
             now = rt.clock.now()
-            job = await rt.storage.claim_job(rt.owner, now=now, post_id=self._post_id,
+            job = await rt.storage.claim_job(rt.owner, now=now, post_id=self._post_id, log_start=True,
                                              lease_until=now + timedelta(seconds=rt.timing.lease))
             if job is None:
                 return

@@ -3,11 +3,40 @@
 ``sniff`` tells the format from magic bytes, ``probe`` reads duration, frame rate and picture
 size from the container (never raising: problems come back as text), and ``convert_to_jpeg``
 makes a JPEG of a still a platform would refuse (TikTok takes no PNG).
+
+PyAV and Pillow (~33 MiB of memory, tens of milliseconds) load only when a probe or a conversion
+runs: ``probe``, ``probe_async``, ``convert_to_jpeg`` and ``MediaConversionError`` are resolved
+on first access (PEP 562), so naming ``MediaInfo`` or ``MediaFormat`` (pure request builders and
+validators do) costs nothing.
 """
 
-from crosspost.core.media.convert import MediaConversionError, convert_to_jpeg
-from crosspost.core.media.probe import MediaInfo, probe, probe_async
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from crosspost.core.media.info import MediaInfo
 from crosspost.core.media.sniff import SNIFF_SIZE, MediaFormat, sniff
+
+if TYPE_CHECKING:
+    from crosspost.core.media.convert import MediaConversionError, convert_to_jpeg
+    from crosspost.core.media.probing import probe, probe_async
+
+_HEAVY = {
+    "probe": "crosspost.core.media.probing",
+    "probe_async": "crosspost.core.media.probing",
+    "convert_to_jpeg": "crosspost.core.media.convert",
+    "MediaConversionError": "crosspost.core.media.convert",
+}
+"""Names whose modules import PyAV or Pillow, by the module that defines them."""
+
+
+def __getattr__(name: str) -> Any:
+    module = _HEAVY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
+
 
 __all__ = [
     "SNIFF_SIZE",

@@ -10,7 +10,8 @@ from crosspost.core.settings import Settings
 from crosspost.plugins.s3host.host import SETTINGS_NAME, S3HostConfig, upload
 
 
-def media_host_configured(settings: Settings) -> bool:
+@hookimpl
+def media_host_ready(settings: Settings) -> bool:
     """Whether a bucket is configured (crosspost asks before relying on this host)."""
     return bool(settings.platform(SETTINGS_NAME).get("bucket"))
 

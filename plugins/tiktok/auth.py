@@ -25,7 +25,8 @@ from crosspost.core.accounts import Account
 from crosspost.core.clock import Clock
 from crosspost.core.errors import AuthError
 from crosspost.core.platform import AccountAccess
-from crosspost.plugins.tiktok.oauth import DEFAULT_API_BASE, login_hint, refresh_tokens
+from crosspost.plugins.tiktok.oauth import login_hint, refresh_tokens
+from crosspost.plugins.tiktok.requests import DEFAULT_API_BASE
 
 log = logging.getLogger("crosspost.plugins.tiktok.auth")
 

@@ -9,8 +9,7 @@ import attrs
 from crosspost.core.errors import ConfigError
 from crosspost.core.settings import Settings
 from crosspost.plugins.tiktok.chunks import DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE
-from crosspost.plugins.tiktok.oauth import DEFAULT_API_BASE
-from crosspost.plugins.tiktok.requests import VerifiedUrls
+from crosspost.plugins.tiktok.requests import DEFAULT_API_BASE, VerifiedUrls
 
 PLATFORM = "tiktok"
 DAILY_POST_CAP = 15

@@ -22,8 +22,9 @@ import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
+from crosspost.core import media as core_media
 from crosspost.core.errors import PermanentError
-from crosspost.core.media import MediaFormat, MediaInfo, convert_to_jpeg, probe_async
+from crosspost.core.media import MediaFormat, MediaInfo
 from crosspost.core.models import Media
 from crosspost.core.netguard import SafeFetcher
 from crosspost.core.platform import JobContext
@@ -53,7 +54,7 @@ async def probe_local(media: Sequence[Media]) -> list[MediaInfo | None]:
 
 
 async def _probe(item: Media) -> MediaInfo | None:
-    return await probe_async(item.path) if item.path is not None else None
+    return await core_media.probe_async(item.path) if item.path is not None else None
 
 
 async def download(ctx: JobContext, url: str, *, name: str, max_bytes: int) -> tuple[Path, MediaInfo]:
@@ -64,7 +65,7 @@ async def download(ctx: JobContext, url: str, *, name: str, max_bytes: int) -> t
     if not await asyncio.to_thread(dest.exists):
         async with SafeFetcher.from_settings(ctx.settings, max_bytes=max_bytes, timeout=DOWNLOAD_TIMEOUT_S) as fetch:
             await fetch.fetch(url, dest)
-    return dest, await probe_async(dest)
+    return dest, await core_media.probe_async(dest)
 
 
 async def photo_urls(
@@ -103,5 +104,5 @@ async def _local_photo(ctx: JobContext, index: int, item: Media, info: MediaInfo
         path = Path(item.path)
     if route is Route.CONVERT_AND_HOST:
         folder = work_dir(ctx) / f"jpeg-{index}"
-        return await asyncio.to_thread(convert_to_jpeg, path, folder)
+        return await asyncio.to_thread(core_media.convert_to_jpeg, path, folder)
     return path

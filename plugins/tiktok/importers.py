@@ -27,6 +27,7 @@ from typing import Any
 import attrs
 
 from crosspost.core.errors import InvalidPost, Problem
+from crosspost.core.importers import ImportedRequest
 
 SHAPES = ("crosspost", "zernio", "late", "postpost")
 _ZERNIO_KEYS = frozenset({"content", "mediaItems", "platforms", "tiktokSettings", "publishNow", "scheduledFor",
@@ -314,3 +315,22 @@ class _Importer:
             if key not in accepted:
                 where = f"{path}.{key}" if path else str(key)
                 self.problem(where, f"not understood by the importer; accepted: {', '.join(sorted(accepted))}")
+
+
+SHAPE_NAMES: Mapping[str, str] = {"zernio": "Zernio/SocialSyncerAPI", "late": "Late", "postpost": "PostPost"}
+"""How each shape is named to the user: Zernio and SocialSyncerAPI send the same body, so a
+SocialSyncerAPI request is never announced as Zernio's alone."""
+
+
+class HostedServiceImporter:
+    """The ``register_importers`` door over :func:`import_with_notes` (crosspost's own shape is
+    left to core)."""
+
+    name = "tiktok-hosted-services"
+
+    def read(self, data: Mapping[str, Any]) -> ImportedRequest | None:
+        result = import_with_notes(data)
+        if result is None or result.shape == "crosspost":
+            return None
+        return ImportedRequest(shape=SHAPE_NAMES.get(result.shape, result.shape), request=result.request,
+                               notes=result.notes)

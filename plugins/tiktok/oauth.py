@@ -39,10 +39,10 @@ from crosspost.core.clock import Clock, SystemClock
 from crosspost.core.errors import AuthError, ConfigError, PermanentError, PlatformError, RateLimited, TransientError
 from crosspost.core.secrets import redact
 from crosspost.core.settings import Settings
+from crosspost.plugins.tiktok.requests import DEFAULT_API_BASE
 
 PLATFORM = "tiktok"
 DEFAULT_AUTH_BASE = "https://www.tiktok.com"
-DEFAULT_API_BASE = "https://open.tiktokapis.com"
 AUTHORIZE_PATH = "/v2/auth/authorize/"
 TOKEN_PATH = "/v2/oauth/token/"
 REVOKE_PATH = "/v2/oauth/revoke/"

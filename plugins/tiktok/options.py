@@ -27,6 +27,7 @@ from typing import Any
 import attrs
 
 from crosspost.core.errors import Problem
+from crosspost.core.options import OptionSpec, OptionType
 from crosspost.plugins.tiktok.creator import PRIVACY_LEVELS
 
 OPTIONS_PATH = "target_options.tiktok"
@@ -257,3 +258,60 @@ def _choice_problem(value: object, choices: tuple[str, ...]) -> str | None:
     if isinstance(value, str) and value in choices:
         return None
     return f"expected one of {', '.join(choices)}; got {value!r}"
+
+
+def _bool(name: str, help: str, **kw: Any) -> OptionSpec:
+    return OptionSpec(name=name, type=OptionType.BOOLEAN, help=help, **kw)
+
+
+OPTIONS: tuple[OptionSpec, ...] = (
+    OptionSpec(name="privacy_level", type=OptionType.STRING, choices=PRIVACY_LEVELS, flag="privacy",
+               help="Who can see the post: one of the creator's own options (`crosspost accounts info "
+                    "TARGET` lists them); required for a direct post, never defaulted."),
+    _bool("allow_comment", "Allow comments; required for a direct post unless the creator turned comments off.",
+          flag="allow_comment"),
+    _bool("allow_duet", "Allow duets (videos only); required for a direct video post unless the creator "
+                        "turned duets off.", flag="allow_duet"),
+    _bool("allow_stitch", "Allow stitches (videos only); required for a direct video post unless the creator "
+                          "turned stitches off.", flag="allow_stitch"),
+    _bool("draft", "Send to the creator's TikTok inbox as a draft (photos: MEDIA_UPLOAD); they finish it in "
+                   "the app.", default=False, flag="draft"),
+    _bool("video_made_with_ai", "Label the video as AI-generated (TikTok's is_aigc).", default=False,
+          flag="ai_generated", aliases=("is_aigc",)),
+    OptionSpec(name="commercial_content_type", type=OptionType.STRING, choices=COMMERCIAL_CONTENT_TYPES,
+               default="none", flag="brand", flag_choices=("organic", "content"), flag_multiple=True,
+               aliases=("commercialContentType",),
+               help="Commercial content disclosure: none, brand_organic (promotes your own brand), "
+                    "brand_content (a paid partnership) or both. The --brand flag takes organic and/or content."),
+    OptionSpec(name="video_cover_timestamp_ms", type=OptionType.INTEGER, default=DEFAULT_COVER_TIMESTAMP_MS,
+               minimum=0, maximum=_INT32_MAX, flag="cover_ms",
+               help="The video frame (milliseconds from the start) used as the cover."),
+    OptionSpec(name="title", type=OptionType.STRING,
+               help="Photo post title (default: derived from the content, cut to 90 characters)."),
+    OptionSpec(name="description", type=OptionType.STRING,
+               help="Photo post description (default: the content)."),
+    OptionSpec(name="photo_cover_index", type=OptionType.INTEGER, default=0, minimum=0, maximum=_INT32_MAX,
+               help="Which photo (from 0) is the carousel's cover."),
+    _bool("auto_add_music", "Let TikTok add music to a photo post."),
+    _bool("content_preview_confirmed", "The user saw a preview of the post (a hosted service's consent flag)."),
+    _bool("express_consent_given", "The user consented to posting (a hosted service's consent flag)."),
+    OptionSpec(name="media_type", type=OptionType.STRING, choices=MEDIA_TYPES,
+               help="SocialSyncerAPI's photo/video marker; checked against the media, never trusted over it."),
+    OptionSpec(name="video_cover_image_url", type=OptionType.STRING,
+               help="Accepted only to be refused clearly: TikTok's API cannot take a cover image."),
+    _bool("disable_comment", "TikTok's own spelling: true turns comments off (allow_comment = not disable_comment)."),
+    _bool("disable_duet", "TikTok's own spelling: true turns duets off (allow_duet = not disable_duet)."),
+    _bool("disable_stitch", "TikTok's own spelling: true turns stitches off (allow_stitch = not disable_stitch)."),
+    _bool("brand_organic_toggle", "TikTok's own spelling: \"Your brand\" (combined into commercial_content_type)."),
+    _bool("brand_content_toggle", "TikTok's own spelling: \"Paid partnership\" (combined into "
+                                  "commercial_content_type)."),
+)
+"""Every ``target_options.tiktok`` key, declared once: CLI flags, docs and generic checks read it.
+:func:`parse_options` stays the reader of their meaning (aliases, inversions, contradictions)."""
+
+BRAND_FLAGS: Mapping[frozenset[str], str] = {
+    frozenset({"organic"}): "brand_organic",
+    frozenset({"content"}): "brand_content",
+    frozenset({"organic", "content"}): "both",
+}
+"""``--brand`` values given -> ``commercial_content_type``."""

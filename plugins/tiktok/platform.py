@@ -26,26 +26,31 @@ from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import attrs
+
 from crosspost.core.errors import ConfigError, DailyCapReached, InvalidPost, PlatformError
 from crosspost.core.media import MediaInfo
 from crosspost.core.models import MediaKind, Post
-from crosspost.core.platform import JobContext, Outcome, PlannedRequest, Platform, Validation, for_platform
+from crosspost.core.platform import JobContext, Outcome, PlannedRequest, Platform, Validation
+from crosspost.core.settings import Settings
 from crosspost.plugins.tiktok import fetch_media
+from crosspost.plugins.tiktok.accounts import TikTokAccounts
 from crosspost.plugins.tiktok.auth import OAuthClient, TokenKeeper
 from crosspost.plugins.tiktok.client import RetryPolicy, TikTokClient
 from crosspost.plugins.tiktok.config import CAP_RECHECK, CREATOR_CACHE_S, PollPolicy, TikTokConfig
 from crosspost.plugins.tiktok.creator import CreatorInfo
-from crosspost.plugins.tiktok.options import OPTION_NAMES, TikTokOptions, parse_options
-from crosspost.plugins.tiktok.publish import (
-    PublishRun,
-    check_post,
+from crosspost.plugins.tiktok.options import OPTION_NAMES, OPTIONS, TikTokOptions, parse_options
+from crosspost.plugins.tiktok.prepared import (
+    TikTokPrepared,
     content_type_of,
     file_source,
     has_media_host,
     is_video_post,
-    routes_for,
+    prepare,
+    prepared_from,
     with_not_before,
 )
+from crosspost.plugins.tiktok.publish import PublishRun
 from crosspost.plugins.tiktok.requests import (
     CREATOR_INFO_PATH,
     INBOX_VIDEO_INIT_PATH,
@@ -56,10 +61,11 @@ from crosspost.plugins.tiktok.requests import (
     photo_init_request,
     video_init_request,
 )
+from crosspost.plugins.tiktok.settings import SETTINGS
 from crosspost.plugins.tiktok.text import utf16_len
 
 
-class TikTokPlatform(Platform):
+class TikTokPlatform(TikTokAccounts, Platform):
     """TikTok Direct Post and drafts (inbox): one video or 1-35 photos per post.
 
     One instance serves every job; it keeps only a short per-account creator-info cache.
@@ -70,6 +76,8 @@ class TikTokPlatform(Platform):
     display_name = "TikTok"
     media_kinds = frozenset({MediaKind.VIDEO, MediaKind.IMAGE})
     option_names = OPTION_NAMES
+    options = OPTIONS
+    settings = SETTINGS
     caption_limit = None
     """Checked per post kind by ``validate_for_tiktok`` (video caption 2,200, photo description
     4,000 UTF-16 units; a photo title is derived from the content and cut to 90)."""
@@ -80,6 +88,18 @@ class TikTokPlatform(Platform):
         self.poll = poll or PollPolicy()
         self.rng = rng or random.Random()
         self._creators: dict[str, tuple[float, CreatorInfo]] = {}
+
+    def poll_policy(self, settings: Settings) -> PollPolicy:
+        """``CROSSPOST_TIKTOK_POLL_SECONDS`` as a fixed interval when set (the emulator's demo),
+        else the injected policy."""
+        raw = settings.platform(self.name).get("poll_seconds", "")
+        try:
+            seconds = float(raw) if raw else 0.0
+        except ValueError:
+            raise ConfigError(f"CROSSPOST_TIKTOK_POLL_SECONDS must be a number of seconds, got {raw!r}") from None
+        if seconds <= 0:
+            return self.poll
+        return attrs.evolve(self.poll, first=seconds, factor=1.0, longest=seconds)
 
     def caption_length(self, text: str) -> int:
         """TikTok counts UTF-16 code units: an emoji outside the BMP counts 2."""
@@ -118,35 +138,36 @@ class TikTokPlatform(Platform):
     async def validate(self, post: Post, ctx: JobContext) -> Validation:
         """Every problem with ``post`` for TikTok, checked against the creator's live settings.
 
-        Unknown option names are left to :meth:`Platform.generic_problems`. Raises
+        ``post`` is already narrowed to TikTok (the engine applies ``target_options.tiktok``).
+        Unknown option names are left to :meth:`Platform.generic_problems`. The accepted post's
+        :class:`TikTokPrepared` (media probed, creator asked, routes chosen) is the result's
+        ``value``: ``plan`` and ``publish`` of the same attempt reuse it. Raises
         :class:`DailyCapReached` when TikTok says the creator cannot post right now (the engine
         stores the job deferred), and the client's errors when TikTok cannot be asked.
         """
-        post = for_platform(post, self.name)
         config = TikTokConfig.from_settings(ctx.settings)
         options, _ = parse_options(post.options_for(self.name), report_unknown=False)
         infos = await fetch_media.probe_local(post.media)
         creator = await self._creator_for(ctx, config, options)
-        _, result = check_post(post, creator, infos, config=config, has_host=has_media_host(ctx))
-        return result
+        return prepare(post, creator, infos, config=config, has_host=has_media_host(ctx))
 
     async def plan(self, post: Post, ctx: JobContext) -> Sequence[PlannedRequest]:
         """The requests ``publish`` would send, without tokens or upload URLs. Only the read-only
-        creator_info query is actually sent (direct posts); nothing is uploaded or hosted."""
-        post = for_platform(post, self.name)
+        creator_info query is actually sent (direct posts, and only when the engine did not
+        validate first); nothing is uploaded or hosted."""
         config = TikTokConfig.from_settings(ctx.settings)
-        options, _ = parse_options(post.options_for(self.name), report_unknown=False)
-        infos = await fetch_media.probe_local(post.media)
+        prepared = prepared_from(ctx)
+        if prepared is None:
+            result = await self.validate(post, ctx)
+            if result.problems:
+                raise InvalidPost(result.problems)
+            assert isinstance(result.value, TikTokPrepared)
+            prepared = result.value
         planned: list[PlannedRequest] = []
-        if not options.draft:
+        if not prepared.options.draft:
             planned.append(PlannedRequest(method="POST", url=config.api_base + CREATOR_INFO_PATH,
                                           note="creator info (read-only; the dry run sends it)"))
-        creator = await self._creator_for(ctx, config, options)
-        has_host = has_media_host(ctx)
-        options, result = check_post(post, creator, infos, config=config, has_host=has_host)
-        if result.problems:
-            raise InvalidPost(result.problems)
-        planned += _planned_media(post, options, infos, config=config, has_host=has_host)
+        planned += _planned_media(post, prepared, config=config)
         planned.append(PlannedRequest(
             method="POST", url=config.api_base + STATUS_PATH, body={"publish_id": "<publish_id from init>"},
             note="status, polled with backoff (at most 30 a minute) until PUBLISH_COMPLETE, SEND_TO_USER_INBOX "
@@ -154,7 +175,9 @@ class TikTokPlatform(Platform):
         return planned
 
     async def publish(self, post: Post, ctx: JobContext) -> Outcome:
-        return await PublishRun(self, for_platform(post, self.name), ctx).run()
+        """Publish ``post`` (already narrowed to TikTok by the engine), reusing
+        ``ctx.validation`` when the engine validated this attempt."""
+        return await PublishRun(self, post, ctx).run()
 
     async def cancel(self, ctx: JobContext) -> None:
         """Best effort: stop a PULL_FROM_URL download TikTok has not finished yet."""
@@ -167,9 +190,8 @@ class TikTokPlatform(Platform):
             ctx.log.info("TikTok did not cancel the post: %s", err.code)
 
 
-def _planned_media(post: Post, options: TikTokOptions, infos: Sequence[MediaInfo | None], *,
-                   config: TikTokConfig, has_host: bool) -> list[PlannedRequest]:
-    routes = routes_for(post, infos, config=config, has_host=has_host)
+def _planned_media(post: Post, prepared: TikTokPrepared, *, config: TikTokConfig) -> list[PlannedRequest]:
+    options, infos, routes = prepared.options, prepared.infos, prepared.routes
     if is_video_post(post, infos) and routes[0] is Route.PULL_FROM_URL and post.media[0].url:
         request = video_init_request(post, options, UrlSource(url=post.media[0].url))
         return [PlannedRequest(method=request.method, url=config.api_base + request.path, body=request.json,

@@ -17,10 +17,11 @@ Checkpoint keys (JSON values only; the engine stores them):
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import random
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from crosspost.core.errors import (
     DailyCapReached,
@@ -32,30 +33,40 @@ from crosspost.core.errors import (
     TransientError,
     UncertainOutcome,
 )
-from crosspost.core.media import MediaInfo
-from crosspost.core.models import JobStatus, MediaKind, Post
-from crosspost.core.platform import JobContext, Outcome, Validation
+from crosspost.core.models import JobStatus, Post
+from crosspost.core.platform import JobContext, Outcome
+from crosspost.core.settings import Settings
 from crosspost.plugins.tiktok import fetch_media
-from crosspost.plugins.tiktok.chunks import ChunkPlan, plan_chunks
-from crosspost.plugins.tiktok.config import CAP_RECHECK, DAILY_POST_CAP, DAY_S, TikTokConfig
+from crosspost.plugins.tiktok.chunks import ChunkPlan
+from crosspost.plugins.tiktok.client import RetryPolicy, TikTokClient
+from crosspost.plugins.tiktok.config import CAP_RECHECK, DAILY_POST_CAP, DAY_S, PollPolicy, TikTokConfig
 from crosspost.plugins.tiktok.creator import CreatorInfo
 from crosspost.plugins.tiktok.errors import UploadUrlRejected, fail_reason_error, still_processing_error
 from crosspost.plugins.tiktok.options import TikTokOptions, parse_options
+from crosspost.plugins.tiktok.prepared import (
+    TikTokPrepared,
+    check_post,
+    content_type_of,
+    file_source,
+    has_media_host,
+    is_video_post,
+    prepare,
+    prepared_from,
+    with_not_before,
+)
 from crosspost.plugins.tiktok.requests import (
     ApiRequest,
     FileSource,
     Route,
     UrlSource,
     photo_init_request,
-    route_media,
     video_init_request,
 )
 from crosspost.plugins.tiktok.status import PROCESSING_UPLOAD, PublishStatus, post_url
-from crosspost.plugins.tiktok.upload import VIDEO_CONTENT_TYPES, ChunkUploader, UploadTarget
-from crosspost.plugins.tiktok.validate import validate_post
+from crosspost.plugins.tiktok.upload import ChunkUploader, UploadTarget
 
 if TYPE_CHECKING:
-    from crosspost.plugins.tiktok.platform import TikTokPlatform
+    from crosspost.core.media import MediaInfo
 
 PLATFORM = "tiktok"
 UPLOAD_URL_TTL = timedelta(hours=1)
@@ -65,58 +76,21 @@ MAX_INITS_PER_RUN = 3
 _KEEP_AFTER_FAILURE = ("cap_counted", "inits", "username")
 
 
-# -- pieces shared with the platform's validate and plan ----------------------------------------
+class Publisher(Protocol):
+    """What a run needs from :class:`~crosspost.plugins.tiktok.platform.TikTokPlatform` (a
+    protocol, so this module does not import the platform that imports it)."""
 
+    retry: RetryPolicy
+    poll: PollPolicy
+    rng: random.Random
 
-def has_media_host(ctx: JobContext) -> bool:
-    """Whether ``ctx`` can host local files (``host_media``)."""
-    return ctx.has_media_host
+    def client(self, ctx: JobContext, config: TikTokConfig) -> TikTokClient: ...
 
+    def poll_policy(self, settings: Settings) -> PollPolicy: ...
 
-def check_post(
-    post: Post, creator: CreatorInfo | None, infos: Sequence[MediaInfo | None], *, config: TikTokConfig,
-    has_host: bool,
-) -> tuple[TikTokOptions, Validation]:
-    """Options and validation of ``post`` (unknown option names are the base class's to report)."""
-    return validate_post(post, creator, infos, verified_url_prefixes=config.verified.prefixes,
-                         verified_domains=config.verified.domains, has_media_host=has_host,
-                         report_unknown=False)
+    async def creator_info(self, ctx: JobContext, client: TikTokClient) -> CreatorInfo: ...
 
-
-def routes_for(post: Post, infos: Sequence[MediaInfo | None], *, config: TikTokConfig,
-               has_host: bool) -> list[Route]:
-    """How each media item of ``post`` reaches TikTok."""
-    return [route_media(item, info, verified=config.verified, has_media_host=has_host)
-            for item, info in zip(post.media, infos, strict=True)]
-
-
-def is_video_post(post: Post, infos: Sequence[MediaInfo | None]) -> bool:
-    if not post.media:
-        return False
-    info = infos[0]
-    kind = info.kind if info is not None and info.kind is not None else post.media[0].type
-    return kind is MediaKind.VIDEO
-
-
-def file_source(size: int, config: TikTokConfig) -> FileSource:
-    """The FILE_UPLOAD source for a video of ``size`` bytes with the configured chunk size."""
-    return FileSource(video_size=size, plan=plan_chunks(size, preferred_chunk_size=config.chunk_size))
-
-
-def content_type_of(info: MediaInfo | None) -> str:
-    """The PUT Content-Type for a video, from its sniffed format."""
-    fmt = info.format.value if info is not None else ""
-    if fmt not in VIDEO_CONTENT_TYPES:
-        label = info.format.label if info is not None else "unreadable"
-        raise InvalidPost([Problem(field="media[0]", message=f"TikTok takes MP4, MOV or WebM videos, not {label}")])
-    return VIDEO_CONTENT_TYPES[fmt]
-
-
-def with_not_before(err: DailyCapReached, when: datetime) -> DailyCapReached:
-    """``err`` with a ``not_before`` (TikTok's cap answers carry no time)."""
-    if err.not_before is None:
-        err.not_before = when
-    return err
+    def generic_problems(self, post: Post) -> list[Problem]: ...
 
 
 async def try_acquire(ctx: JobContext, key: str, *, limit: int, window: float) -> float:
@@ -159,7 +133,7 @@ def unknown_upload(publish_id: str, refusal: PermanentError | None) -> Uncertain
 class PublishRun:
     """Carries one run of ``publish`` from wherever the checkpoint says the job stands."""
 
-    def __init__(self, platform: TikTokPlatform, post: Post, ctx: JobContext) -> None:
+    def __init__(self, platform: Publisher, post: Post, ctx: JobContext) -> None:
         self.platform = platform
         self.post = post
         self.ctx = ctx
@@ -197,10 +171,9 @@ class PublishRun:
     # -- first run: check, prepare, init -------------------------------------------------------
 
     async def _start(self) -> Outcome:
-        has_host = has_media_host(self.ctx)
-        infos = await fetch_media.probe_local(self.post.media)
-        options, creator = await self._check(infos, has_host)
-        routes = routes_for(self.post, infos, config=self.config, has_host=has_host)
+        prepared = prepared_from(self.ctx) or await self._check()
+        options, creator, has_host = prepared.options, prepared.creator, prepared.has_host
+        infos, routes = list(prepared.infos), list(prepared.routes)
         if Route.DOWNLOAD_AND_UPLOAD in routes:
             infos = await self._download_videos(infos, routes)
             options, result = check_post(self.post, creator, infos, config=self.config, has_host=has_host)
@@ -221,17 +194,21 @@ class PublishRun:
             await self._init(photo_init_request(self.post, options, urls), route="photo")
         return await self._poll()
 
-    async def _check(self, infos: list[MediaInfo | None], has_host: bool) -> tuple[TikTokOptions, CreatorInfo | None]:
+    async def _check(self) -> TikTokPrepared:
+        """Validate here: the engine did not (a job resumed from an unfinished init)."""
+        has_host = has_media_host(self.ctx)
+        infos = await fetch_media.probe_local(self.post.media)
         draft, _ = parse_options(self.post.options_for(PLATFORM), report_unknown=False)
         creator = None if draft.draft else await self.platform.creator_info(self.ctx, self.client)
-        options, result = check_post(self.post, creator, infos, config=self.config, has_host=has_host)
+        result = prepare(self.post, creator, infos, config=self.config, has_host=has_host)
         problems = [*self.platform.generic_problems(self.post), *result.problems]
         if problems:
             raise InvalidPost(problems)
         for warning in result.warnings:
             self.ctx.warn(warning)
             self.warnings.append(warning)
-        return options, creator
+        assert isinstance(result.value, TikTokPrepared)
+        return result.value
 
     async def _download_videos(self, infos: list[MediaInfo | None], routes: list[Route]) -> list[MediaInfo | None]:
         infos = list(infos)
@@ -401,7 +378,7 @@ class PublishRun:
         :class:`StillProcessing` (a wait, not a failed attempt); so does a status endpoint that
         stays unreachable, since TikTok holds the post either way. Past TikTok's own window
         (``give_up``, 24 h) the outcome is ``unknown``."""
-        policy = self.platform.poll
+        policy = self.platform.poll_policy(self.ctx.settings)
         clock = self.ctx.clock
         started = clock.monotonic()
         delay = policy.first

@@ -28,6 +28,8 @@ from crosspost.plugins.tiktok.chunks import ChunkPlan, plan_chunks
 from crosspost.plugins.tiktok.options import TikTokOptions
 from crosspost.plugins.tiktok.text import derive_photo_title
 
+DEFAULT_API_BASE = "https://open.tiktokapis.com"
+"""TikTok's API host (``CROSSPOST_TIKTOK_API_BASE`` points elsewhere, e.g. at the emulator)."""
 CREATOR_INFO_PATH = "/v2/post/publish/creator_info/query/"
 VIDEO_INIT_PATH = "/v2/post/publish/video/init/"
 INBOX_VIDEO_INIT_PATH = "/v2/post/publish/inbox/video/init/"

@@ -116,9 +116,14 @@ MIGRATIONS: tuple[Migration, ...] = (
             until TIMESTAMPTZ NOT NULL
         )""",
     )),
+    # Webhooks find their job by the platform's publish id (find_job_by_publish_id): without an
+    # index that is a scan of every job ever run. Partial: most rows never get a publish id.
+    Migration(name="0004_jobs_publish_id_index", statements=(
+        "CREATE INDEX jobs_publish_id ON jobs (publish_id, created_at) WHERE publish_id IS NOT NULL",
+    )),
     # The outcome that cannot be known is called "unknown" where users read it; it was stored as
     # "uncertain" (the model still reads that from exports of older versions).
-    Migration(name="0004_unknown_status", statements=(
+    Migration(name="0005_unknown_status", statements=(
         "UPDATE jobs SET status = 'unknown' WHERE status = 'uncertain'",
         "UPDATE events SET kind = 'unknown' WHERE kind = 'uncertain'",
     )),

@@ -1,4 +1,4 @@
-"""Mapping asyncpg records to the storage row models and back.
+"""PostgreSQL's column encodings, for the row mapper shared with SQLite (:mod:`crosspost.storage.rows`).
 
 Times are ``TIMESTAMPTZ`` (microsecond precision, so aware datetimes round-trip exactly); JSON
 columns are ``JSONB`` decoded by the codec the pool installs (:func:`init_connection`); lists of
@@ -9,16 +9,15 @@ the server's time zone, so it is refused here instead.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import asyncpg
-import attrs
 
-from crosspost.core.convert import post_from_dict, post_to_dict
-from crosspost.core.models import ErrorInfo, JobStatus, Post, Target
-from crosspost.storage.base import AccountRow, EventRow, JobRow, Lease, PostRow
+from crosspost.core.models import Post
+from crosspost.storage import rows
+from crosspost.storage.base import AccountRow, EventRow, JobRow, PostRow
 
 Record = asyncpg.Record
 
@@ -48,69 +47,31 @@ def aware_or_none(value: datetime | None) -> datetime | None:
 
 
 def post_body(post: Post) -> dict[str, Any]:
-    return post_to_dict(post)
+    return rows.post_value(post)
 
 
-def error_value(error: ErrorInfo | None) -> dict[str, Any] | None:
-    return None if error is None else attrs.asdict(error)
+error_value = rows.error_value
 
 
-def _error(value: Mapping[str, Any] | None) -> ErrorInfo | None:
-    return None if value is None else ErrorInfo(**value)
+def _same(value: Any) -> Any:
+    return value
+
+
+DECODERS = rows.Decoders(time=_same, json=_same, strings=_same)
+"""PostgreSQL's column decoders for the shared row mapper: asyncpg already gives aware
+datetimes, decoded JSONB (the pool's codec) and lists for ``TEXT[]``."""
 
 
 def job_row(row: Record) -> JobRow:
-    owner = row["lease_owner"]
-    lease = Lease(job_id=row["id"], owner=owner, token=row["lease_token"]) if owner else None
-    return JobRow(
-        id=row["id"],
-        post_id=row["post_id"],
-        position=row["position"],
-        target=Target.parse(row["target"]),
-        status=JobStatus(row["status"]),
-        run_at=row["run_at"],
-        attempts=row["attempts"],
-        lease=lease,
-        lease_until=row["lease_until"],
-        cancel_requested=row["cancel_requested"],
-        blocked_on=row["blocked_on"],
-        checkpoint=row["checkpoint"],
-        publish_id=row["publish_id"],
-        post_url=row["post_url"],
-        warnings=tuple(row["warnings"]),
-        error=_error(row["error"]),
-        started_at=row["started_at"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        finished_at=row["finished_at"],
-    )
+    return rows.job_row(row, DECODERS)
 
 
 def post_row(row: Record, jobs: Sequence[JobRow]) -> PostRow:
-    return PostRow(
-        id=row["id"],
-        post=post_from_dict(row["body"]),
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        jobs=tuple(sorted(jobs, key=lambda j: j.position)),
-    )
+    return rows.post_row(row, jobs, DECODERS)
 
 
 def account_row(row: Record) -> AccountRow:
-    return AccountRow(
-        platform=row["platform"],
-        name=row["name"],
-        secrets=bytes(row["secrets"]),
-        profile=row["profile"],
-        scopes=tuple(row["scopes"]),
-        access_expires_at=row["access_expires_at"],
-        refresh_expires_at=row["refresh_expires_at"],
-        needs_login=row["needs_login"],
-        login_reason=row["login_reason"],
-        version=row["version"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-    )
+    return rows.account_row(row, DECODERS)
 
 
 ACCOUNT_COLUMNS = ("platform", "name", "secrets", "profile", "scopes", "access_expires_at",
@@ -127,5 +88,4 @@ def account_values(row: AccountRow) -> tuple[Any, ...]:
 
 
 def event_row(row: Record) -> EventRow:
-    return EventRow(id=row["id"], at=row["at"], kind=row["kind"], post_id=row["post_id"],
-                    job_id=row["job_id"], data=row["data"])
+    return rows.event_row(row, DECODERS)

@@ -45,6 +45,7 @@ from crosspost.storage.postgres.rows import (
 )
 from crosspost.storage.postgres.shared import SharedState, log_event
 from crosspost.storage.postgres.sql import RUNNING_SQL, WAITING_SQL, Params, claim_sql, fence_sql, with_event_sql
+from crosspost.storage.rows import inserted_post_row, post_from_value
 
 if TYPE_CHECKING:
     import asyncpg
@@ -140,9 +141,7 @@ class PostgresStorage(SharedState, BulkImport):
             await self._insert_jobs(conn, new.id, new.jobs, now)
             await log_event(conn, event, now)
             await self._notify(conn)
-            row = await self._post(conn, new.id)
-        assert row is not None
-        return row, True
+        return inserted_post_row(new), True
 
     async def find_post_by_key(self, idempotency_key: str) -> PostRow | None:
         async with self._tx() as conn:
@@ -153,6 +152,10 @@ class PostgresStorage(SharedState, BulkImport):
         # REPEATABLE READ so the post and its jobs come from one snapshot.
         async with self._pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
             return await self._post(conn, post_id)
+
+    async def get_post_body(self, post_id: str) -> Post | None:
+        body = await self._pool.fetchval("SELECT body FROM posts WHERE id = $1", post_id)
+        return None if body is None else post_from_value(body)
 
     async def list_posts(self, *, status: JobStatus | None = None, limit: int = 100) -> list[PostRow]:
         where = "WHERE EXISTS (SELECT 1 FROM jobs WHERE jobs.post_id = posts.id AND jobs.status = $2)"
@@ -222,9 +225,18 @@ class PostgresStorage(SharedState, BulkImport):
         return None if row is None else job_row(row)
 
     async def claim_job(self, owner: str, *, now: datetime, lease_until: datetime,
-                        post_id: str | None = None) -> JobRow | None:
+                        post_id: str | None = None, log_start: bool = False) -> JobRow | None:
         p = Params()
         sql = claim_sql(p, owner=owner, now=aware(now), until=aware(lease_until), post_id=post_id)
+        if log_start:
+            # One statement: the claim and its ``started`` event (rows.started_event's shape).
+            sql = f"""WITH claimed AS ({sql}),
+    logged AS (INSERT INTO events (at, kind, post_id, job_id, data)
+               SELECT {p(aware(now))}::timestamptz, 'started', post_id, id,
+                      jsonb_build_object('owner', lease_owner, 'token', lease_token,
+                                         'resumed', checkpoint <> '{{}}'::jsonb)
+               FROM claimed)
+SELECT * FROM claimed"""
         row = await self._pool.fetchrow(sql, *p.values)
         return None if row is None else job_row(row)
 

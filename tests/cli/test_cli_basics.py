@@ -112,7 +112,7 @@ def test_plugins_json_lists_the_tiktok_plugin(runner: CliRunner) -> None:
     result = runner.invoke(cli, ["plugins", "--json"])
     assert result.exit_code == 0, result.output
     plugins = json.loads(result.stdout)["plugins"]
-    tiktok = next(p for p in plugins if p["name"] == "crosspost.plugins.tiktok.plugin")
+    tiktok = next(p for p in plugins if p["name"] == "tiktok")
     assert tiktok["builtin"] is True
     assert "tiktok" in tiktok["platforms"]
     assert "register_platforms" in tiktok["hooks"]
@@ -121,15 +121,15 @@ def test_plugins_json_lists_the_tiktok_plugin(runner: CliRunner) -> None:
 def test_plugins_table_shows_versions(runner: CliRunner) -> None:
     result = runner.invoke(cli, ["plugins"])
     assert result.exit_code == 0
-    assert "crosspost.plugins.tiktok.plugin (built-in)" in result.stdout
+    assert "tiktok (built-in)" in result.stdout
 
 
-def test_disabled_plugin_is_not_listed(runner: CliRunner) -> None:
-    result = runner.invoke(cli, ["plugins", "--json"],
-                           env={"CROSSPOST_DISABLE_PLUGINS": "crosspost.plugins.tiktok.plugin"})
+@pytest.mark.parametrize("name", ["tiktok", "crosspost.plugins.tiktok.plugin"])
+def test_disabled_plugin_is_not_listed(runner: CliRunner, name: str) -> None:
+    result = runner.invoke(cli, ["plugins", "--json"], env={"CROSSPOST_DISABLE_PLUGINS": name})
     assert result.exit_code == 0
     names = [p["name"] for p in json.loads(result.stdout)["plugins"]]
-    assert "crosspost.plugins.tiktok.plugin" not in names
+    assert "tiktok" not in names
 
 
 def test_unexpected_errors_show_a_traceback_only_with_verbose(
@@ -150,3 +150,23 @@ def test_unexpected_errors_show_a_traceback_only_with_verbose(
     assert "Traceback" in loud.stderr
     as_json = runner.invoke(cli, ["plugins", "--json"])
     assert json.loads(as_json.stdout) == {"error": {"code": "internal", "message": "RuntimeError: boom"}}
+
+
+def test_a_path_that_cannot_be_written_is_invalid_input_not_a_crash(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(cli, ["export", str(tmp_path / "no-such-folder" / "dump.jsonl")])
+    assert result.exit_code == 2
+    assert "cannot use" in result.stderr
+    assert "no-such-folder" in result.stderr
+    assert "please report" not in result.stderr
+
+
+def test_config_lists_core_and_platform_settings_with_their_source(runner: CliRunner) -> None:
+    result = runner.invoke(cli, ["config", "--json"], env={"CROSSPOST_TIKTOK_CLIENT_SECRET": "s3cr3t",
+                                                           "CROSSPOST_CONCURRENCY": "3"})
+    assert result.exit_code == 0, result.output
+    rows = {r["name"]: r for r in json.loads(result.stdout)["settings"]}
+    assert (rows["CROSSPOST_CONCURRENCY"]["value"], rows["CROSSPOST_CONCURRENCY"]["source"]) == ("3", "env")
+    assert rows["CROSSPOST_TIKTOK_API_BASE"]["source"] == "default"
+    assert rows["CROSSPOST_TIKTOK_CLIENT_SECRET"]["value"] == "set"
+    assert "s3cr3t" not in result.stdout
+    assert {"CROSSPOST_DB", "CROSSPOST_SECRET_KEY", "CROSSPOST_ALLOW_HOSTS", "CROSSPOST_DISABLE_PLUGINS"} <= set(rows)

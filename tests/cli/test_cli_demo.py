@@ -23,7 +23,8 @@ def test_demo_publishes_every_kind_of_post_and_exits_0(tmp_path: os.PathLike[str
                           timeout=120, stdin=subprocess.DEVNULL)
     assert done.returncode == 0, done.stdout + done.stderr
     out = done.stdout
-    assert "Creator info" in out
+    assert "Account info (tiktok asks apps to show this before posting)" in out
+    assert "Music Usage Confirmation" in out
     assert "(chunk 7/7 sent)" in out
     assert "SHA-256 matches the file" in out
     assert "https://www.tiktok.com/@crosspost.demo/video/" in out

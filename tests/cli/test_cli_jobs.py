@@ -48,6 +48,14 @@ def test_list_when_empty_says_what_to_try(runner: CliRunner) -> None:
     assert "crosspost demo" in result.stdout
 
 
+def test_list_with_a_status_no_post_has_does_not_say_no_posts_yet(tiktok: CliRunner, tmp_path: Path) -> None:
+    schedule(tiktok, tmp_path)
+    result = invoke(tiktok, "list", "--status", "failed")
+    assert result.exit_code == 0
+    assert "No posts yet" not in result.stdout
+    assert "No post has a target failed" in result.stdout
+
+
 def test_status_shows_targets_and_json(tiktok: CliRunner, tmp_path: Path) -> None:
     post_id = schedule(tiktok, tmp_path)
     human = invoke(tiktok, "status", post_id)
@@ -99,6 +107,7 @@ def test_worker_publishes_a_post_rescheduled_to_now(
     worker = invoke(tiktok, "worker", "--until-idle", "--concurrency", "2")
     assert worker.exit_code == 0, worker.output
     assert "Nothing left to do" in worker.stdout
+    assert f"tiktok:main (post {post_id}) published" in worker.stdout  # a worker's lines say which post
     assert json.loads(invoke(tiktok, "status", post_id, "--json").stdout)["status"] == "published"
     assert len(emulator.state.published) == 1
 

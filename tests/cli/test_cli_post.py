@@ -163,7 +163,7 @@ def test_hosted_service_payload_is_imported(tiktok: CliRunner, tmp_path: Path) -
     problems = output.get("error", {}).get("problems", [])
     assert not [p for p in problems if "unknown key" in p["message"]], problems
     human = invoke(tiktok, "post", str(tmp_path / "zernio.json"), "--dry-run")
-    assert "note: read as a zernio request" in human.stdout
+    assert "note: read as a Zernio/SocialSyncerAPI request" in human.stdout
 
 
 def test_no_wait_stores_the_post_and_the_worker_publishes_it(
@@ -178,3 +178,38 @@ def test_no_wait_stores_the_post_and_the_worker_publishes_it(
     status = invoke(tiktok, "status", post["id"], "--json")
     assert json.loads(status.stdout)["status"] == "published"
     assert len(emulator.state.published) == 1
+
+
+def test_brand_flag_keeps_its_spelling_and_combines_values(tiktok: CliRunner, emulator: ThreadedEmulator) -> None:
+    result = invoke(tiktok, "post", "--to", "tiktok:main", "--video", str(ASSETS / "sample.mp4"), "--privacy",
+                    "PUBLIC_TO_EVERYONE", "--allow-comment", "--no-allow-duet", "--no-allow-stitch",
+                    "--brand", "organic", "--brand", "content", "--json")
+    assert result.exit_code == 0, result.output
+    info = emulator.state.published[0].request_body["post_info"]
+    assert (info["brand_organic_toggle"], info["brand_content_toggle"]) == (True, True)
+
+
+def test_the_announcement_comes_from_the_platform_and_only_after_validation(tiktok: CliRunner) -> None:
+    video = str(ASSETS / "sample.mp4")
+    invalid = invoke(tiktok, "post", "--to", "tiktok:main", "--video", video, "--privacy", "NOBODY")
+    assert invalid.exit_code == 2
+    assert "Publishing to" not in invalid.stdout
+    assert "posts as" not in invalid.stdout
+    valid = invoke(tiktok, "post", "--to", "tiktok:main", "--video", video, "--privacy", "SELF_ONLY",
+                   "--allow-comment", "--no-allow-duet", "--no-allow-stitch")
+    assert valid.exit_code == 0, valid.output
+    lines = valid.stdout.splitlines()
+    assert lines.index("tiktok:main posts as CLI Tester (@cli.tester)") < lines.index("Publishing to tiktok:main...")
+    assert "By posting, you agree to TikTok's Music Usage Confirmation." in lines
+
+
+def test_a_missing_request_file_is_invalid_input_not_a_crash(runner: CliRunner, tmp_path: Path) -> None:
+    result = invoke(runner, "post", str(tmp_path / "nowhere.json"))
+    assert result.exit_code == 2
+    assert "no request file" in result.stderr
+    assert "please report" not in result.stderr
+
+
+def test_caption_help_is_right_for_photos(runner: CliRunner) -> None:
+    shown = " ".join(invoke(runner, "post", "--help").stdout.split())
+    assert "--caption TEXT The post's text: a video's caption, a photo post's description" in shown

@@ -1,23 +1,20 @@
-"""``webhooks serve``'s handler hands publish events to the hub, which hurries the matching job."""
+"""Webhook events reach the hub through ``apply_webhook_events``, which hurries the matching job."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
-
-from crosspost.core.cli.output import Output
-from crosspost.core.cli.webhooks_cmd import event_handler
+from crosspost.core.cli.webhooks_cmd import describe
 from crosspost.core.clock import FakeClock
 from crosspost.core.hub import Hub
 from crosspost.core.models import JobStatus, Post, Target
-from crosspost.plugins.tiktok.webhooks import WebhookEvent, WebhookOutcome
+from crosspost.core.webhooks import EventKind, PlatformEvent
 from crosspost.storage.base import NewJob, NewPost
 
 
-def complete(publish_id: str) -> WebhookEvent:
-    return WebhookEvent(event="post.publish.complete", outcome=WebhookOutcome.COMPLETE, client_key="key",
-                        create_time=0, user_openid="user-1", publish_id=publish_id)
+def complete(publish_id: str) -> PlatformEvent:
+    return PlatformEvent(kind=EventKind.POST, event_id=f"e-{publish_id}", outcome="published", publish_id=publish_id,
+                         account_ref="user-1")
 
 
 async def released_tiktok_job(hub: Hub, clock: FakeClock, publish_id: str) -> str:
@@ -38,18 +35,17 @@ async def released_tiktok_job(hub: Hub, clock: FakeClock, publish_id: str) -> st
 
 
 async def test_a_publish_webhook_makes_the_waiting_job_due_now(
-        crosspost_hub: Hub, fake_clock: FakeClock, capsys: pytest.CaptureFixture[str]) -> None:
+        crosspost_hub: Hub, fake_clock: FakeClock) -> None:
     job_id = await released_tiktok_job(crosspost_hub, fake_clock, "v_pub_1")
-    await event_handler(crosspost_hub, Output())(complete("v_pub_1"))
+    [applied] = await crosspost_hub.apply_webhook_events("tiktok", [complete("v_pub_1")])
     job = await crosspost_hub.storage.get_job(job_id)
     assert job is not None
     assert (job.status, job.run_at) == (JobStatus.QUEUED, fake_clock.now())
-    out = capsys.readouterr().out
-    assert "v_pub_1" in out
-    assert "no matching job" not in out
+    assert describe("tiktok", applied) == "tiktok: published for v_pub_1"
 
 
 async def test_a_publish_webhook_for_an_unknown_publish_id_says_so(
-        crosspost_hub: Hub, capsys: pytest.CaptureFixture[str]) -> None:
-    await event_handler(crosspost_hub, Output())(complete("v_unknown"))
-    assert "no matching job" in capsys.readouterr().out
+        crosspost_hub: Hub) -> None:
+    [applied] = await crosspost_hub.apply_webhook_events("tiktok", [complete("v_unknown")])
+    assert not applied.matched
+    assert "no matching job" in describe("tiktok", applied)

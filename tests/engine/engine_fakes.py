@@ -9,7 +9,7 @@ from typing import Any
 from crosspost.core import hookimpl
 from crosspost.core.errors import Problem
 from crosspost.core.models import JobStatus, Post, TargetResult
-from crosspost.core.platform import JobContext, Outcome, Platform, Validation
+from crosspost.core.platform import JobContext, Outcome, PlannedRequest, Platform, Validation
 
 Action = Callable[[Post, JobContext], Awaitable[Outcome]]
 
@@ -51,6 +51,9 @@ class FakePlatform(Platform):
         self.problems: list[Problem] = []
         self.warnings: tuple[str, ...] = ()
         self.validate_error: BaseException | None = None
+        self.seen_validations: list[Validation | None] = []
+        """``ctx.validation`` at each publish call."""
+        self.planned_with: list[Validation | None] = []
 
     def script(self, content: str, *actions: Action) -> None:
         self.scripts.setdefault(content, []).extend(actions)
@@ -61,10 +64,16 @@ class FakePlatform(Platform):
             raise self.validate_error
         if post.options_for("fake").get("privacy") == "FRIENDS":
             ctx.warn("privacy FRIENDS is shown as followers-only")
-        return Validation(problems=tuple(self.problems), warnings=self.warnings)
+        return Validation(problems=tuple(self.problems), warnings=self.warnings,
+                          value=f"check {len(self.validate_calls)} of {post.content}")
+
+    async def plan(self, post: Post, ctx: JobContext) -> list[PlannedRequest]:
+        self.planned_with.append(ctx.validation)
+        return []
 
     async def publish(self, post: Post, ctx: JobContext) -> Outcome:
         self.publish_calls.append((ctx.job_id, post.content, dict(ctx.checkpoint)))
+        self.seen_validations.append(ctx.validation)
         actions = self.scripts.get(post.content)
         action = actions.pop(0) if actions else publish_in_steps
         return await action(post, ctx)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from datetime import timedelta
 
 import attrs
@@ -15,6 +16,7 @@ from crosspost.core.engine.checkpoints import open_checkpoint
 from crosspost.core.errors import Cancelled, RateLimited, TransientError
 from crosspost.core.hub import Hub
 from crosspost.core.models import JobStatus, Post, Target
+from crosspost.core.secrets import SecretBox
 from crosspost.storage.base import JobRow
 from tests.engine.conftest import T0, HubFactory
 from tests.engine.engine_fakes import FakePlatform, Gate, Recorder, paused, raising
@@ -38,7 +40,7 @@ async def test_a_retry_resumes_from_the_last_checkpoint_without_validating_again
     record = await hub.publish(post("resume"))
     assert record.status is JobStatus.PUBLISHED
     assert platform.calls_for("resume") == [{}, {"publish_id": "v_1", "next_chunk": 2}]
-    assert platform.validate_calls == ["resume", "resume"], "checked at submit and at the first run only"
+    assert platform.validate_calls == ["resume"], "checked at submit (the first run reuses it), not on resuming"
 
 
 async def test_a_worker_cancelled_mid_publish_leaves_the_job_resumable(
@@ -175,3 +177,38 @@ async def test_heartbeats_renew_the_lease_while_a_job_runs(open_hub: HubFactory,
         gate.resume.set()
         await worker
         assert (await hub.get(record.id)).status is JobStatus.PUBLISHED
+
+
+async def test_a_checkpoint_sealed_with_another_key_fails_the_job_at_once_naming_the_key(
+        open_hub: HubFactory, platform: FakePlatform, clock: FakeClock) -> None:
+    platform.script("sealed", raising(TransientError("connection reset", retry_after=3600.0),
+                                      save={"publish_id": "v_1", "next_chunk": 2}))
+    async with open_hub() as hub:
+        await hub.accounts.add(Account(platform="fake", name="main"))
+        record = await hub.submit(post("sealed"))
+        await hub.run_worker(until_idle=True)
+        assert (await hub.get(record.id)).status is JobStatus.QUEUED, "waiting for its retry, checkpoint sealed"
+    clock.advance(3601)
+    started = clock.now()
+
+    async with open_hub(secret_box=SecretBox(os.urandom(32))) as other_key:
+        await other_key.run_worker(until_idle=True)
+        [target] = (await other_key.get(record.id)).targets
+        job = await only_job_row(other_key, record.id)
+
+    assert target.status is JobStatus.FAILED
+    assert target.error is not None
+    assert target.error.code == "checkpoint_unreadable"
+    assert "CROSSPOST_SECRET_KEY" in target.error.message
+    assert "key file" in target.error.message
+    assert job.status is JobStatus.FAILED
+    assert job.finished_at is not None, "finished at once, not left running until the lease runs out"
+    assert clock.now() - started < timedelta(seconds=60), "no wait for a lease expiry"
+    assert platform.calls_for("sealed") == [{}], "the platform was not called with an unreadable checkpoint"
+
+
+async def only_job_row(hub: Hub, post_id: str) -> JobRow:
+    row = await hub.storage.get_post(post_id)
+    assert row is not None
+    [job] = row.jobs
+    return job

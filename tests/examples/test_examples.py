@@ -174,7 +174,10 @@ async def http() -> AsyncIterator[aiohttp.ClientSession]:
 @pytest.fixture
 async def hub(emulator: EmulatorServer, http: aiohttp.ClientSession, clock: FakeClock,
               tmp_path: Path) -> AsyncIterator[Hub]:
-    async with Hub.open(webapp.emulator_settings(emulator, tmp_path), http=http, clock=clock) as opened:
+    env = {"CROSSPOST_TIKTOK_API_BASE": emulator.base_url, "CROSSPOST_TIKTOK_AUTH_BASE": emulator.base_url,
+           "CROSSPOST_TIKTOK_CLIENT_KEY": emulator.state.client_key,
+           "CROSSPOST_TIKTOK_CLIENT_SECRET": emulator.state.client_secret}
+    async with Hub.open(webapp.emulator_settings(env, tmp_path), http=http, clock=clock) as opened:
         yield opened
 
 
@@ -183,7 +186,7 @@ async def client(hub: Hub, http: aiohttp.ClientSession, emulator: EmulatorServer
                  tmp_path: Path) -> AsyncIterator[TestClient[Any, Any]]:
     app = webapp.make_app(hub, http, uploads=tmp_path / "uploads")
     async with TestClient(TestServer(app)) as test_client:
-        emulator.state.webhook_url = str(test_client.make_url(webapp.WEBHOOK_PATH))
+        emulator.state.webhook_url = str(test_client.make_url(f"{webapp.WEBHOOK_PREFIX}/tiktok"))
         yield test_client
 
 
@@ -232,7 +235,8 @@ async def test_web_app_logs_in_through_oauth_and_publishes_an_uploaded_video(
     assert result["status"] == "published"
     assert result["targets"][0]["post_url"] == f"https://www.tiktok.com/@crosspost.web/video/{publish.post_ids[0]}"
     log = client.app[webapp.APP].webhooks
-    await log.wait_for(lambda events: any(e.event == "post.publish.complete" for e in events))
+    await log.wait_for(lambda events: any(e.outcome == "published" and e.publish_id == publish.publish_id
+                                          for e in events))
 
 
 async def test_web_app_refuses_a_callback_whose_state_was_not_issued_to_this_browser(
@@ -264,8 +268,13 @@ async def test_web_app_flags_the_account_when_tiktok_reports_the_authorization_r
     emulator.state.remove_authorization(creator.open_id)  # TikTok signs and sends authorization.removed
     await emulator.state.drain()
     log = client.app[webapp.APP].webhooks
-    await log.wait_for(lambda events: any(e.event == "authorization.removed" for e in events))
+    await log.wait_for(lambda events: any(e.kind.value == "account" and e.outcome == "removed" for e in events))
 
     assert (await hub.accounts.get("tiktok", "main")).needs_login
     page = await (await client.get("/")).text()
     assert "tiktok:main — needs a new login" in page
+
+
+def test_the_web_app_imports_no_platform_plugin() -> None:
+    source = (Path(__file__).resolve().parents[2] / "examples" / "webapp.py").read_text()
+    assert "crosspost.plugins" not in source

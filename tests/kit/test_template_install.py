@@ -41,7 +41,10 @@ def fresh_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     run(sys.executable, "-m", "venv", "--without-pip", venv)
     python = venv / "bin" / "python"
     site = run(python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))").stdout.strip()
-    Path(site, "test-deps.pth").write_text(sysconfig.get_path("purelib") + "\n")
+    # Every folder the test environment imports packages from: a venv made with
+    # --system-site-packages keeps its dependencies outside its own purelib.
+    folders = dict.fromkeys([sysconfig.get_path("purelib"), *(p for p in sys.path if p.endswith("-packages"))])
+    Path(site, "test-deps.pth").write_text("".join(f"{f}\n" for f in folders))
     template = base / "crosspost-example"
     shutil.copytree(TEMPLATE, template, ignore=shutil.ignore_patterns(
         "build", "*.egg-info", "__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"))
@@ -83,16 +86,9 @@ async def crosspost(venv: Path, env: dict[str, str], *args: str) -> tuple[int, A
 
 
 async def add_account(venv: Path, env: dict[str, str]) -> None:
-    # Through the library: `crosspost accounts add` offers only tiktok so far (and asks for a
-    # refresh token); `crosspost accounts add example main --access-token T` is the goal.
-    code = ("import asyncio\nfrom crosspost.core.hub import Hub\nfrom crosspost.core.accounts import Account\n"
-            "async def main():\n    async with Hub.open() as hub:\n"
-            f"        await hub.accounts.add(Account(platform='example', name='main', secrets={{'access_token': "
-            f"'{TOKEN}'}}))\nasyncio.run(main())\n")
-    process = await asyncio.create_subprocess_exec(str(venv / "bin" / "python"), "-c", code, env=env,
-                                                   stderr=asyncio.subprocess.PIPE)
-    _, err = await process.communicate()
-    assert process.returncode == 0, err.decode()[-2000:]
+    code, added = await crosspost(venv, env, "accounts", "add", "example", "main", "--access-token", TOKEN, "--json")
+    assert code == 0, added
+    assert added["username"] == "example.user"
 
 
 async def test_the_fresh_venv_validates_and_publishes_to_the_template_through_the_cli(
@@ -127,3 +123,48 @@ async def test_the_fresh_venv_validates_and_publishes_to_the_template_through_th
     assert (target["target"], target["status"]) == ("example:main", "published")
     [post] = api.posts.values()
     assert (post.text, post.visibility, target["publish_id"]) == ("From a fresh venv", "unlisted", post.id)
+
+
+def readme_block(heading_text: str) -> str:
+    """The first ```sh block after ``heading_text`` in the template's README."""
+    readme = (TEMPLATE / "README.md").read_text()
+    after = readme.split(heading_text, 1)[1]
+    return after.split("```sh\n", 1)[1].split("```", 1)[0]
+
+
+def test_the_readmes_try_it_block_runs_verbatim(fresh_venv: Path, cli_env: dict[str, str], tmp_path: Path) -> None:
+    readme = (TEMPLATE / "README.md").read_text()
+    request = readme.split("with a request such as\n\n```json\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "request.json").write_text(request)
+    (tmp_path / "sunset.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"\x07" * 10_000)
+    block = readme_block("Try it without a server of your own")
+    env = {**cli_env, "PATH": f"{fresh_venv / 'bin'}{os.pathsep}{cli_env.get('PATH', '')}"}
+    script = f"set -e\ntrap 'kill %1 2>/dev/null' EXIT\n{block}"  # the block as written; the trap stops its server
+    done = subprocess.run(["bash", "-c", script], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Added example:main (@example.user)" in done.stdout
+    assert "example:main" in done.stdout
+    assert "published" in done.stdout
+
+
+def test_a_wrong_token_is_refused_before_anything_is_stored(fresh_venv: Path, cli_env: dict[str, str],
+                                                            tmp_path: Path) -> None:
+    sys.path.insert(0, str(TEMPLATE))
+    try:
+        fake = importlib.import_module("crosspost_example.fake_server")
+    finally:
+        sys.path.remove(str(TEMPLATE))
+
+    async def scenario() -> tuple[int, Any, int, Any]:
+        async with fake.ExampleFakeServer(fake.FakeExampleAPI(tokens={TOKEN})) as server:
+            env = {**cli_env, "CROSSPOST_EXAMPLE_URL": server.base_url}
+            refused = await crosspost(fresh_venv, env, "accounts", "add", "example", "main", "--access-token",
+                                      "wrong", "--json")
+            listed = await crosspost(fresh_venv, env, "accounts", "list", "--offline", "--json")
+        return (*refused, *listed)
+
+    code, refused, listed_code, listed = asyncio.run(scenario())
+    assert code == 2
+    assert "nothing was stored" in refused["error"]["message"].lower()
+    assert (listed_code, listed["accounts"]) == (0, [])

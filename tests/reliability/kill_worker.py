@@ -26,13 +26,12 @@ import json
 import os
 from pathlib import Path
 
-from crosspost.core.cli.demo import fast_polling_tiktok
-from crosspost.core.cli.demo_media import LoopbackMediaHost
 from crosspost.core.engine import Timing
 from crosspost.core.hub import Hub
 from crosspost.core.plugins import Hooks, make_plugin_manager
 from crosspost.core.settings import Settings
 from crosspost.plugins.tiktok import client
+from crosspost.plugins.tiktok.demo import LoopbackMediaHost, fast_polling_tiktok
 
 LIFTED = 10**6
 TIMING = Timing(lease=2.0, heartbeat=0.3, poll=0.2, idle_horizon=60.0, shutdown_grace=0.0)

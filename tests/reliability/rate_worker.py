@@ -15,12 +15,12 @@ import asyncio
 import json
 import os
 
-from crosspost.core.cli.demo import fast_polling_tiktok
 from crosspost.core.engine import Timing
 from crosspost.core.hub import Hub
 from crosspost.core.plugins import Hooks, make_plugin_manager
 from crosspost.core.settings import Settings
 from crosspost.plugins.tiktok import client, publish
+from crosspost.plugins.tiktok.demo import fast_polling_tiktok
 
 WINDOW_ENV = "RATE_TEST_WINDOW"
 TIMING = Timing(lease=30.0, heartbeat=2.0, poll=0.05, idle_horizon=30.0, shutdown_grace=0.0)

@@ -29,14 +29,13 @@ import attrs
 import pytest
 
 from crosspost.core.accounts import Account
-from crosspost.core.cli.demo import fast_polling_tiktok
-from crosspost.core.cli.demo_media import LoopbackMediaHost
 from crosspost.core.convert import post_from_dict
 from crosspost.core.hub import Hub
 from crosspost.core.models import JobStatus, Post
 from crosspost.core.plugins import Hooks, make_plugin_manager
 from crosspost.core.secrets import generate_key
 from crosspost.core.settings import Settings
+from crosspost.plugins.tiktok.demo import LoopbackMediaHost, fast_polling_tiktok
 from crosspost.plugins.tiktok.emulator import EmulatorServer, EmulatorState, PublishRecord
 from crosspost.testing.media import make_image, make_video
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from crosspost.core.errors import InvalidPost
-from crosspost.core.media.probe import probe
+from crosspost.core.media.probing import probe
 from crosspost.core.media.sniff import NotARegularFile, read_head
 from crosspost.core.models import Media, MediaKind, Post, Target
 from tests.reliability.tiktok_hub import TikTokHubs, account_for, video_post

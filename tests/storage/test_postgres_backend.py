@@ -213,3 +213,16 @@ async def test_a_released_job_and_an_unblocked_account_wake_idle_workers(pg_url:
 async def test_a_naive_datetime_is_refused(pg: PostgresStorage) -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
         await pg.claim_job("w1", now=datetime(2026, 3, 1, 12, 0), lease_until=T0)
+
+
+async def test_a_webhook_finds_its_job_by_publish_id_through_an_index(pg_url: str) -> None:
+    storage = await connect(pg_url)
+    await storage.close()
+    conn = await asyncpg.connect(pg_url)
+    try:
+        await conn.execute("SET enable_seqscan = off")  # an empty table: ask whether the index can serve it
+        plan = await conn.fetch("EXPLAIN SELECT * FROM jobs WHERE publish_id = $1 "
+                                "ORDER BY created_at DESC, id DESC LIMIT 1", "v_1")
+    finally:
+        await conn.close()
+    assert "jobs_publish_id" in " ".join(row[0] for row in plan)

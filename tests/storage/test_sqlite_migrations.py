@@ -49,7 +49,8 @@ async def test_upgrading_a_database_from_the_first_schema_keeps_its_posts(tmp_pa
 
     storage = await connect(str(path), migrate=False)
     try:
-        later = ["m002_accounts", "m003_rate_events_and_locks", "m004_unknown_status"]
+        later = ["m002_accounts", "m003_rate_events_and_locks", "m004_jobs_publish_id_index",
+                 "m005_unknown_status"]
         assert await storage.pending_migrations() == later
         assert await storage.migrate() == later
         row = await storage.get_post("old1")
@@ -104,3 +105,14 @@ async def test_open_storage_reads_paths_and_urls_and_names_unknown_schemes(tmp_p
     assert nested.exists(), "the data folder is created on first use"
     with pytest.raises(ConfigError, match="unknown database URL scheme 'mysql'"):
         await open_storage("mysql://localhost/db")
+
+
+async def test_a_webhook_finds_its_job_by_publish_id_through_an_index(tmp_path: Path) -> None:
+    path = str(tmp_path / "indexed.db")
+    storage = await connect(path)
+    await storage.close()
+    with sqlite3.connect(path) as db:
+        plan = db.execute("EXPLAIN QUERY PLAN SELECT * FROM jobs WHERE publish_id = ? "
+                          "ORDER BY created_at DESC, id DESC LIMIT 1", ("v_1",)).fetchall()
+    details = " ".join(str(row[-1]) for row in plan)
+    assert "USING INDEX jobs_publish_id" in details, details

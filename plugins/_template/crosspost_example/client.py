@@ -82,6 +82,10 @@ class ExampleClient:
         body = await self.send(sansio.status_request(post_id), what="checking the post's status")
         return _parsed(sansio.parse_post_state, body, "checking the post's status")
 
+    async def profile(self) -> sansio.Profile:
+        body = await self.send(sansio.account_request(), what="checking the token")
+        return _parsed(sansio.parse_profile, body, "checking the token")
+
     async def delete_post(self, post_id: str) -> None:
         await self.send(sansio.delete_request(post_id), what="cancelling the post")
 

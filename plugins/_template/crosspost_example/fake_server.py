@@ -86,7 +86,8 @@ class FakeExampleAPI:
         app = web.Application(middlewares=[self.faults.middleware(), self._authenticate],
                               client_max_size=self.max_upload_bytes + 1)
         app.add_routes([web.post("/v1/media", self._upload), web.post("/v1/posts", self._create),
-                        web.get("/v1/posts/{id}", self._status), web.delete("/v1/posts/{id}", self._delete)])
+                        web.get("/v1/posts/{id}", self._status), web.delete("/v1/posts/{id}", self._delete),
+                        web.get("/v1/me", self._me)])
         return app
 
     @web.middleware
@@ -144,6 +145,12 @@ class FakeExampleAPI:
         if body.get("visibility", "public") not in sansio.VISIBILITIES:
             return _error(422, "bad_visibility", "unknown visibility", "visibility")
         return None
+
+    async def _me(self, request: web.Request) -> web.Response:
+        """The token's account: a stable id derived from the token, and a username."""
+        token = request.headers["Authorization"].partition(" ")[2]
+        return web.json_response({"id": "acct-" + hashlib.sha256(token.encode()).hexdigest()[:12],
+                                  "username": "example.user"})
 
     async def _status(self, request: web.Request) -> web.Response:
         post = self.posts.get(request.match_info["id"])
@@ -210,11 +217,29 @@ async def _serve(port: int, tokens: list[str] | None) -> None:
         await asyncio.Event().wait()
 
 
+def wait_for(port: int, *, seconds: float = 30.0) -> bool:
+    """Whether something accepts connections on 127.0.0.1:``port`` within ``seconds`` (so a
+    script can start the server in the background and go on once it is up)."""
+    import socket
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+        time.sleep(0.1)
+    return False
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Serve a fake Example API on 127.0.0.1.")
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--token", action="append", help="accepted bearer token (default: any)")
+    parser.add_argument("--wait-for", type=int, metavar="PORT",
+                        help="do not serve: return once a server answers on PORT (exit 1 after 30 s)")
     args = parser.parse_args(argv)
+    if args.wait_for is not None:
+        raise SystemExit(0 if wait_for(args.wait_for) else 1)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_serve(args.port, args.token))
 

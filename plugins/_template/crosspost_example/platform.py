@@ -8,12 +8,15 @@ or a retryable error picks up where the last one stopped and never creates a sec
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import attrs
+from crosspost.core.account_flows import AccountField, ServiceContext
+from crosspost.core.accounts import Account
 from crosspost.core.errors import AuthError, PermanentError, Problem, TransientError
 from crosspost.core.models import JobStatus, Media, MediaKind, Post
+from crosspost.core.options import OptionSpec, OptionType, SettingSpec
 from crosspost.core.platform import JobContext, Outcome, PlannedRequest, Platform, Validation
 
 from crosspost_example import sansio
@@ -30,11 +33,40 @@ class ExamplePlatform(Platform):
     media_kinds = frozenset({MediaKind.VIDEO, MediaKind.IMAGE})
     max_media = sansio.MAX_IMAGES
     caption_limit = 500
-    option_names = frozenset({"visibility", "tags"})
+    # AUTHOR: the typed declarations. crosspost checks options against them (the closest name for
+    # a typo, the JSON type), turns `flag` into a `crosspost post` flag, and lists the settings in
+    # `crosspost config`. Your `validate` checks what only your API knows.
+    options = (
+        OptionSpec(name="visibility", type=OptionType.STRING, default="public", flag="visibility",
+                   help="Who sees the post: public, unlisted or private."),
+        OptionSpec(name="tags", type=OptionType.STRING_LIST, flag="tag",
+                   help=f"Up to {sansio.MAX_TAGS} tags, 1-{sansio.TAG_LIMIT} characters, no spaces."),
+    )
+    option_names = frozenset(o.name for o in options)
+    settings = (
+        SettingSpec(name="url", required=True, help="API base URL, http:// or https://."),
+        SettingSpec(name="poll_interval", default="2", help="Seconds between status checks while the post processes."),
+        SettingSpec(name="poll_timeout", default="600",
+                    help="Seconds one attempt polls before the engine retries it later."),
+        SettingSpec(name="max_upload_bytes", default=str(sansio.DEFAULT_MAX_UPLOAD_BYTES),
+                    help="Largest file accepted, checked before uploading."),
+    )
     needs_account = True
+    # AUTHOR: what `crosspost accounts add example NAME --access-token T` takes.
+    account_fields = (AccountField(name="access_token", secret=True, help="Your Example API token."),)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
+
+    async def connect_account(self, name: str, values: Mapping[str, str], ctx: ServiceContext) -> Account:
+        """Check the token with the API before crosspost stores it (a wrong one raises AuthError,
+        and nothing is stored), and keep who it belongs to."""
+        config = sansio.ExampleConfig.from_settings(ctx.settings.platform(self.name))
+        token = values["access_token"]
+        client = ExampleClient(http=ctx.http, config=config, token=token, rate=ctx.rate, clock=ctx.clock)
+        profile = await client.profile()
+        return Account(platform=self.name, name=name, secrets={"access_token": token},
+                       profile={"id": profile.id, "username": profile.username})
 
     async def validate(self, post: Post, ctx: JobContext) -> Validation:
         """Endpoint-specific checks, every problem at once (the declared limits are checked by

@@ -169,6 +169,11 @@ def delete_request(post_id: str) -> Request:
     return Request(method="DELETE", path=f"/v1/posts/{post_id}")
 
 
+def account_request() -> Request:
+    """Who the token belongs to: how ``connect_account`` checks a token before it is stored."""
+    return Request(method="GET", path="/v1/me")
+
+
 def idempotency_key(job_id: str) -> str:
     """The same for every attempt of one job, different for every job."""
     return f"crosspost-{job_id}"
@@ -194,6 +199,19 @@ def _field(body: object, key: str) -> Any:
     if not isinstance(body, Mapping) or key not in body:
         raise ValueError(f"response has no {key!r}")
     return body[key]
+
+
+@attrs.frozen(kw_only=True)
+class Profile:
+    """What ``GET /v1/me`` says about the token's account (public facts only)."""
+
+    id: str
+    username: str
+
+
+def parse_profile(body: object) -> Profile:
+    """The account behind a token; ValueError when the response lacks its id or username."""
+    return Profile(id=str(_field(body, "id")), username=str(_field(body, "username")))
 
 
 def parse_created_id(body: object) -> str:

@@ -1,0 +1,177 @@
+"""Fan-out: many posts over many TikTok accounts with TikTok's real limits on, drain time against
+the bound those limits allow.
+
+TikTok lets one token start 6 posts a minute (and 15 direct posts a creator a day). With P posts
+per account, no client can finish before ``(ceil(P / 6) - 1)`` full windows have passed: that is
+the bound. The question is whether crosspost's engine (claims, validation, storage, uploads,
+polling) keeps up with it, or is itself the limit.
+
+Both the emulator (its own process, ``emulator_process.py --rate-limits --speed S``) and
+crosspost (``Hub.open(clock=ScaledClock(S))``) run on a clock S times faster than the wall, so
+a minute's window passes in 60/S s of wall time while every byte and SQL statement still costs
+what it costs. ``--workers N`` runs N worker processes on the same database (SQLite file, or
+``--db postgresql://…``); posts are submitted first, then the workers drain them.
+Printed: drain wall time, the bound, their ratio (target ≤ 1.1), posts per second, statuses,
+and the emulator's count of ``rate_limit_exceeded`` answers (should be 0).
+``--quick``: 20 accounts x 8 posts at 120x.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from emulator_process import EmulatorProcess
+from figures import emit
+
+NAME = "fanout"
+INITS_PER_WINDOW, WINDOW_S = 6, 60.0
+OPTIONS = {"privacy_level": "SELF_ONLY", "allow_comment": True, "allow_duet": False, "allow_stitch": False}
+
+
+class ScaledClock:
+    """The wall clock running ``speed`` times faster from ``epoch`` (a Clock for Hub.open). Every
+    process of a run shares the epoch, so they agree on what time it is."""
+
+    def __init__(self, speed: float, epoch: float | None = None) -> None:
+        self.speed = speed
+        self._wall0 = float(os.environ.get("FANOUT_EPOCH", time.time())) if epoch is None else epoch
+        self._mono0 = time.monotonic()
+
+    def now(self) -> datetime:
+        elapsed = (time.time() - self._wall0) * self.speed
+        return datetime.fromtimestamp(self._wall0, UTC) + timedelta(seconds=elapsed)
+
+    def monotonic(self) -> float:
+        return self._mono0 + (time.monotonic() - self._mono0) * self.speed
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(max(0.0, seconds) / self.speed)
+
+
+def settings_for(info: dict[str, Any], db: str, workdir: Path, key: str, concurrency: int) -> Any:
+    from crosspost.core.settings import Settings
+
+    return Settings.from_env({
+        "CROSSPOST_DB": db, "CROSSPOST_DATA_DIR": str(workdir), "CROSSPOST_SECRET_KEY": key,
+        "CROSSPOST_TIKTOK_API_BASE": info["base_url"], "CROSSPOST_TIKTOK_CLIENT_KEY": info["client_key"],
+        "CROSSPOST_TIKTOK_CLIENT_SECRET": info["client_secret"], "CROSSPOST_CONCURRENCY": str(concurrency),
+    })
+
+
+async def submit_all(info: dict[str, Any], args: argparse.Namespace, video: Path, workdir: Path) -> None:
+    from crosspost.core.accounts import Account
+    from crosspost.core.convert import post_from_dict
+    from crosspost.core.hub import Hub
+
+    settings = settings_for(info, args.db, workdir, args.key, args.concurrency)
+    async with Hub.open(settings, clock=ScaledClock(args.speed)) as hub:
+        for index, creator in enumerate(info["creators"]):
+            await hub.accounts.add(Account(
+                platform="tiktok", name=f"fan{index:04d}", scopes=tuple(creator["scopes"]),
+                secrets={"access_token": creator["access_token"], "refresh_token": creator["refresh_token"]},
+                profile={"username": creator["username"], "open_id": creator["open_id"]}))
+        for i in range(args.posts_per_account * len(info["creators"])):
+            await hub.submit(post_from_dict({
+                "content": f"Fan-out {i}", "targets": [f"tiktok:fan{i % len(info['creators']):04d}"],
+                "media": [{"type": "video", "path": str(video)}], "target_options": {"tiktok": OPTIONS}}))
+
+
+async def drain(info: dict[str, Any], args: argparse.Namespace, workdir: Path) -> None:
+    from crosspost.core.hub import Hub
+
+    settings = settings_for(info, args.db, workdir, args.key, args.concurrency)
+    async with Hub.open(settings, clock=ScaledClock(args.speed), upgrade=False) as hub:
+        await hub.run_worker(until_idle=True)
+
+
+async def statuses(info: dict[str, Any], args: argparse.Namespace, workdir: Path) -> dict[str, int]:
+    from crosspost.core.hub import Hub
+
+    settings = settings_for(info, args.db, workdir, args.key, args.concurrency)
+    async with Hub.open(settings) as hub:
+        records = await hub.list_posts(limit=10**6)
+    found: dict[str, int] = {}
+    for record in records:
+        found[record.status.value] = found.get(record.status.value, 0) + 1
+    return found
+
+
+def child_args(args: argparse.Namespace, info_file: Path, video: Path, workdir: Path, role: str) -> list[str]:
+    return [sys.executable, __file__, "--role", role, "--emulator-info", str(info_file), "--video", str(video),
+            "--workdir", str(workdir), "--db", args.db, "--speed", str(args.speed),
+            "--posts-per-account", str(args.posts_per_account), "--concurrency", str(args.concurrency)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Drain time of a fan-out vs the bound TikTok's limits allow.")
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--accounts", type=int, default=200)
+    parser.add_argument("--posts-per-account", type=int, default=12)
+    parser.add_argument("--speed", type=float, default=30.0)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--concurrency", type=int, default=64, help="concurrent jobs per worker")
+    parser.add_argument("--db", help="SQLite path or postgresql:// URL (default: a fresh SQLite file)")
+    parser.add_argument("--role", choices=("submit", "drain"), help=argparse.SUPPRESS)
+    parser.add_argument("--emulator-info", help=argparse.SUPPRESS)
+    parser.add_argument("--video", help=argparse.SUPPRESS)
+    parser.add_argument("--workdir", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.role:
+        args.key = os.environ["FANOUT_SECRET_KEY"]  # from the parent: never on a command line
+        info = json.loads(Path(args.emulator_info).read_text())
+        job = submit_all(info, args, Path(args.video), Path(args.workdir)) if args.role == "submit" else \
+            drain(info, args, Path(args.workdir))
+        asyncio.run(job)
+        return
+    if args.quick:
+        args.accounts, args.posts_per_account, args.speed = 20, 8, 120.0
+    from crosspost.core.secrets import generate_key
+    from crosspost.testing.media import make_video
+
+    args.key = generate_key()
+    os.environ["FANOUT_SECRET_KEY"] = args.key  # the children inherit it
+    os.environ["FANOUT_EPOCH"] = str(time.time())  # and the instant their scaled clocks start from
+    with tempfile.TemporaryDirectory(prefix="crosspost-fanout-") as tmp:
+        folder = Path(tmp)
+        args.db = args.db or str(folder / "crosspost.db")
+        video = make_video(folder / "clip.mp4")
+        with EmulatorProcess(args.accounts, rate_limits=True, speed=args.speed) as emulator:
+            info_file = folder / "emulator.json"
+            info_file.write_text(json.dumps(emulator.info))
+            subprocess.run(child_args(args, info_file, video, folder, "submit"), check=True)
+            started = time.perf_counter()
+            workers = [subprocess.Popen(child_args(args, info_file, video, folder, "drain"))
+                       for _ in range(args.workers)]
+            codes = [w.wait() for w in workers]
+            wall = time.perf_counter() - started
+            final = asyncio.run(statuses(emulator.info, args, folder))
+        if any(codes):
+            raise RuntimeError(f"a worker failed: exit codes {codes}")
+    routes = emulator.final.get("routes", {})
+    refused = sum(n for route, n in routes.items() if route.endswith(" 429"))
+    posts = args.accounts * args.posts_per_account
+    bound = (math.ceil(args.posts_per_account / INITS_PER_WINDOW) - 1) * WINDOW_S / args.speed
+    common = {"accounts": args.accounts, "posts": posts, "workers": args.workers, "speed": args.speed,
+              "backend": "postgresql" if args.db.startswith("postgres") else "sqlite", "statuses": final}
+    emit(NAME, "drain_wall_s", wall, "s", bound_s=bound, **common)
+    emit(NAME, "drain_vs_bound", wall / bound if bound else None, "ratio", target=1.1,
+         within_target=bool(bound) and wall / bound <= 1.1, **common,
+         **({} if bound else {"note": "one window holds every account's posts: no bound to compare with"}))
+    emit(NAME, "posts_per_s", posts / wall, "posts/s", **common)
+    emit(NAME, "rate_limited_answers", refused, "answers", routes=routes, **common,
+         note="HTTP 429 answers from the emulator (TikTok's rate_limit_exceeded): 0 expected")
+
+
+if __name__ == "__main__":
+    main()

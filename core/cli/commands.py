@@ -1,0 +1,32 @@
+"""crosspost's own commands, registered through ``register_commands`` like any plugin's (tox's
+built-ins-as-plugins): nothing in core lists a platform's commands."""
+
+from __future__ import annotations
+
+import click
+
+from crosspost.core.hookspecs import hookimpl
+
+
+@hookimpl
+def register_commands(cli: click.Group) -> None:
+    """post, list/status/reschedule/cancel/worker, accounts, plugins, config, demo, emulator,
+    webhooks, migrate/export/import, completion, reconcile."""
+    from crosspost.core.cli import (
+        accounts,
+        completion,
+        config_cmd,
+        demo,
+        emulator_cmd,
+        jobs,
+        plugins_cmd,
+        post,
+        reconcile,
+        storage_cmd,
+        webhooks_cmd,
+    )
+
+    for module in (post, jobs, accounts, plugins_cmd, config_cmd, demo, emulator_cmd, webhooks_cmd, storage_cmd,
+                   completion, reconcile):
+        for command in module.COMMANDS:
+            cli.add_command(command)
