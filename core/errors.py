@@ -27,6 +27,30 @@ class Problem:
         return f"{self.field}: {self.message}" if self.field else self.message
 
 
+def one_per_field(general: Iterable[Problem], specific: Iterable[Problem]) -> list[Problem]:
+    """The problems of two checks of one post, one check's answer per field.
+
+    ``general`` comes first (a declaration's type and name checks, hooks); a field that
+    ``specific`` also reports (a platform's check against live account settings) gets the
+    specific problems instead, in the general one's place: they say what *this* account accepts,
+    where the general check can only list every value the declaration allows. The remaining
+    specific problems follow in their order.
+    """
+    pending: dict[str, list[Problem]] = {}
+    for problem in specific:
+        pending.setdefault(problem.field, []).append(problem)
+    claimed = set(pending)
+    merged: list[Problem] = []
+    for problem in general:
+        if problem.field in claimed:
+            merged.extend(pending.pop(problem.field, ()))
+        else:
+            merged.append(problem)
+    for problems in pending.values():
+        merged.extend(problems)
+    return merged
+
+
 class CrosspostError(Exception):
     """Base of every error crosspost raises on purpose."""
 

@@ -21,9 +21,9 @@ import os
 import random
 import socket
 import uuid
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, overload
 
 import attrs
 
@@ -33,6 +33,7 @@ from crosspost.core.convert import error_info
 from crosspost.core.engine.checkpoints import open_checkpoint
 from crosspost.core.engine.context import ValidationContext
 from crosspost.core.engine.jobs import PostNotFound, PostRecord, PostStateError, record_from_row
+from crosspost.core.engine.metrics import PUBLIC_OUTCOMES, MetricsCollector, MetricsRound
 from crosspost.core.engine.progress import Broadcaster, Listener, ProgressEvent
 from crosspost.core.engine.ratelimit import StorageRateGate
 from crosspost.core.engine.retry import RetryPolicy
@@ -44,7 +45,7 @@ from crosspost.core.errors import AuthError, ConfigError, CrosspostError, Invali
 from crosspost.core.models import JobStatus, Post, Target
 from crosspost.core.platform import PlannedRequest, Platform, RateGate, Validation
 from crosspost.core.plugins import Hooks, make_plugin_manager
-from crosspost.core.schedule import ScheduledTime, parse_when, zone
+from crosspost.core.schedule import PastSchedule, ScheduledTime, check_not_past, parse_when, zone
 from crosspost.core.settings import Settings
 from crosspost.storage import open_storage
 from crosspost.storage.base import EventRow, JobRow, NewEvent, NewJob, NewPost, PostRow, Storage
@@ -54,9 +55,11 @@ if TYPE_CHECKING:
 
     from crosspost.core.account_flows import AccountField, AccountInfo, LoginStart, ServiceContext
     from crosspost.core.accounts import Account
+    from crosspost.core.metrics import AccountMetrics
+    from crosspost.core.metrics_report import TargetMetrics
     from crosspost.core.webhooks import AppliedEvent, PlatformEvent
 
-__all__ = ["Hub", "PostNotFound", "PostRecord", "PostStateError", "ProgressEvent", "Timing"]
+__all__ = ["Hub", "PostNotFound", "PostRecord", "PostStateError", "ProgressEvent", "TargetPlan", "Timing"]
 
 log = logging.getLogger("crosspost.hub")
 
@@ -69,6 +72,7 @@ class Hub:
         self._logins: dict[str, _PendingLogin] = {}
         self._preparer = Preparer(rt, self._validation_context)
         self._runner = JobRunner(rt, self._preparer)
+        self._metrics = MetricsCollector(rt)
 
     @classmethod
     @contextlib.asynccontextmanager
@@ -153,32 +157,56 @@ class Hub:
         :class:`InvalidPost` with all problems. Keys are the targets as the post names them."""
         return {p.requested: p.validation for p in await self._preparer.prepare(post)}
 
-    async def plan(self, post: Post) -> dict[Target, list[PlannedRequest]]:
-        """Validate, then list the requests each platform would send. Publishes nothing."""
-        plans: dict[Target, list[PlannedRequest]] = {}
-        for prepared in await self._preparer.prepare(post):
+    async def plan(self, post: Post, *, allow_past: bool = False) -> dict[Target, TargetPlan]:
+        """Validate like :meth:`submit`, then list the requests each platform would send, with
+        every warning a real run would give (validation, the schedule, the plan itself).
+        Publishes nothing; problems raise :class:`InvalidPost` exactly as :meth:`submit` would."""
+        when, prepared_targets = await self._checked(post, allow_past=allow_past)
+        plans: dict[Target, TargetPlan] = {}
+        for prepared in prepared_targets:
             platform = self._rt.hooks.platform(prepared.target.platform)
             ctx = self._validation_context(platform, prepared.target)
             ctx.validation = prepared.validation  # validated once: plan reuses it
-            plans[prepared.requested] = list(await platform.plan(prepared.post, ctx))
+            requests = tuple(await platform.plan(prepared.post, ctx))
+            warnings = (*prepared.validation.warnings, *((when.note,) if when.note else ()), *ctx.warnings)
+            plans[prepared.requested] = TargetPlan(requests=requests, warnings=tuple(dict.fromkeys(warnings)))
         return plans
+
+    async def _checked(self, post: Post, *, allow_past: bool) -> tuple[ScheduledTime, list[PreparedTarget]]:
+        """The post's schedule and its checked targets; one :class:`InvalidPost` with the
+        problems of both (a bad time does not hide a bad option)."""
+        problems: list[Problem] = []
+        when = ScheduledTime(at=None)
+        try:
+            when = _when(post.scheduled_at, post.timezone, now=self._rt.clock.now(), allow_past=allow_past)
+        except InvalidPost as exc:
+            problems.extend(exc.problems)
+        try:
+            prepared = await self._preparer.prepare(post)
+        except InvalidPost as exc:
+            raise InvalidPost([*problems, *exc.problems]) from None
+        if problems:
+            raise InvalidPost(problems)
+        return when, prepared
 
     # -- storing -----------------------------------------------------------------------------
 
-    async def submit(self, post: Post) -> PostRecord:
+    async def submit(self, post: Post, *, allow_past: bool = False) -> PostRecord:
         """Validate and store ``post``, scheduled or queued. A post whose ``idempotency_key``
-        was seen before is not stored again: the first one is returned."""
-        record, _ = await self._submit(post)
+        was seen before is not stored again: the first one is returned.
+
+        A ``scheduled_at`` more than a few minutes in the past is a problem (it would publish at
+        once, silently) unless ``allow_past``; then it publishes at once, with a warning."""
+        record, _ = await self._submit(post, allow_past=allow_past)
         return record
 
-    async def _submit(self, post: Post) -> tuple[PostRecord, dict[str, PreparedTarget]]:
+    async def _submit(self, post: Post, *, allow_past: bool) -> tuple[PostRecord, dict[str, PreparedTarget]]:
         """:meth:`submit`, plus each new job's check by job id (empty when nothing was stored)."""
         if post.idempotency_key is not None:
             existing = await self._rt.storage.find_post_by_key(post.idempotency_key)
             if existing is not None:
                 return record_from_row(existing), {}
-        when = _when(post.scheduled_at, post.timezone)
-        prepared = await self._preparer.prepare(post)
+        when, prepared = await self._checked(post, allow_past=allow_past)
         now = self._rt.clock.now()
         run_at = when.at or now
         post_id = uuid.uuid4().hex[:16]
@@ -214,24 +242,30 @@ class Hub:
         self._rt.progress.emit(ProgressEvent(job_id=job.id, post_id=job.post_id, target=job.target,
                                              phase=job.status, message=message))
 
-    async def publish(self, post: Post, *, progress: Listener | None = None) -> PostRecord:
-        """Submit ``post`` and run its jobs in this process until each is final, or waits for a
-        schedule, a posting cap or a login beyond ``Timing.idle_horizon``. Retries are waited
-        for, however long their backoff (the caller asked to publish now)."""
+    async def publish(self, post: Post, *, progress: Listener | None = None, allow_past: bool = False,
+                      wait: bool = False) -> PostRecord:
+        """Submit ``post`` and run its due jobs in this process until each is final. Retries are
+        waited for, however long their backoff (the caller asked to publish now).
+
+        A target that waits (a schedule, a posting cap, a login) is returned as it stands, at
+        once, however soon it is due: a worker publishes it, or pass ``wait=True`` to wait here
+        for its time and run it. ``allow_past``: see :meth:`submit`."""
         unsubscribe = self.subscribe(progress) if progress is not None else None
+        waiting = {JobStatus.QUEUED, *((JobStatus.SCHEDULED, JobStatus.DEFERRED) if wait else ())}
         checked: dict[str, PreparedTarget] = {}
         try:
-            record, checked = await self._submit(post)
+            record, checked = await self._submit(post, allow_past=allow_past)
             for job_id, prepared in checked.items():
                 if prepared.deferred is None:
                     self._preparer.remember(job_id, prepared)  # the first run reuses this check
             while True:
-                await self._work(until_idle=True, concurrency=None, stop=None, post_id=record.id)
+                await self._work(until_idle=True, concurrency=None, stop=None, post_id=record.id,
+                                 horizon=None if wait else 0.0)
                 row = await self._row(record.id)
-                retries = [j.run_at for j in row.jobs if j.status is JobStatus.QUEUED]
-                if not retries:
+                due = [j.run_at for j in row.jobs if j.status in waiting]
+                if not due:
                     return record_from_row(row)
-                await self._rt.clock.sleep(max(0.0, (min(retries) - self._rt.clock.now()).total_seconds()))
+                await self._rt.clock.sleep(max(0.0, (min(due) - self._rt.clock.now()).total_seconds()))
         finally:
             self._preparer.forget(checked)
             if unsubscribe is not None:
@@ -282,14 +316,16 @@ class Hub:
 
     # -- changing ----------------------------------------------------------------------------
 
-    async def reschedule(self, post_id: str, when: str, timezone: str | None = None) -> PostRecord:
+    async def reschedule(self, post_id: str, when: str, timezone: str | None = None, *,
+                         allow_past: bool = False) -> PostRecord:
         """Move every waiting target to ``when`` (read like ``scheduled_at``, in ``timezone`` or
-        the post's own zone). :class:`PostStateError` when no target is waiting any more."""
+        the post's own zone; a past time as in :meth:`submit`). :class:`PostStateError` when no
+        target is waiting any more."""
         row = await self._row(post_id)
         tz = timezone if timezone is not None else row.post.timezone
-        at = _when(when, tz)
-        post = attrs.evolve(row.post, scheduled_at=when, timezone=tz)
         now = self._rt.clock.now()
+        at = _when(when, tz, now=now, allow_past=allow_past)
+        post = attrs.evolve(row.post, scheduled_at=when, timezone=tz)
         run_at = at.at or now
         event = NewEvent(kind="rescheduled", post_id=post_id, data={"run_at": run_at.isoformat(), "note": at.note})
         updated = await self._rt.storage.reschedule_post(post_id, post, run_at, now=now, event=event)
@@ -299,7 +335,7 @@ class Hub:
         await self._announce(updated, run_at=run_at, now=now)
         return record_from_row(updated)
 
-    async def edit(self, post_id: str, post: Post) -> PostRecord:
+    async def edit(self, post_id: str, post: Post, *, allow_past: bool = False) -> PostRecord:
         """Replace a post whose targets are all still scheduled (validated like a new one; the
         original ``idempotency_key`` stays). :class:`PostStateError` once any target started."""
         row = await self._row(post_id)
@@ -307,8 +343,7 @@ class Hub:
             raise PostStateError(f"post {post_id} is {record_from_row(row).status.value}: only a post whose "
                                  "targets are all still scheduled can be edited; cancel it and submit a new one")
         post = attrs.evolve(post, idempotency_key=row.post.idempotency_key)
-        when = _when(post.scheduled_at, post.timezone)
-        prepared = await self._preparer.prepare(post)
+        when, prepared = await self._checked(post, allow_past=allow_past)
         now = self._rt.clock.now()
         run_at = when.at or now
         jobs = [self._new_job(p, run_at=run_at, now=now, note=when.note) for p in prepared]
@@ -370,7 +405,9 @@ class Hub:
             raise AccountExists(f"account {platform}:{name} already exists: add it with --replace to "
                                 f"overwrite it, or `crosspost accounts login {platform} {name}` to log in again")
         account = await plat.connect_account(name, values, self.service_context(platform))
-        return await self._rt.accounts.add(attrs.evolve(account, platform=platform, name=name), replace=True)
+        stored = await self._rt.accounts.add(attrs.evolve(account, platform=platform, name=name), replace=True)
+        await self._metrics.account_reconnected(Target(platform=platform, account=name))
+        return stored
 
     async def start_login(self, platform: str, name: str, values: Mapping[str, str], *,
                           redirect_uri: str) -> LoginStart:
@@ -402,8 +439,10 @@ class Hub:
         plat = self._rt.hooks.platform(pending.platform)
         account = await plat.finish_login(pending.name, pending.start, callback, redirect_uri=pending.redirect_uri,
                                           ctx=self.service_context(pending.platform))
-        return await self._rt.accounts.add(
+        stored = await self._rt.accounts.add(
             attrs.evolve(account, platform=pending.platform, name=pending.name, needs_login=False), replace=True)
+        await self._metrics.account_reconnected(Target(platform=pending.platform, account=pending.name))
+        return stored
 
     async def account_info(self, target: Target | str) -> AccountInfo:
         """Live public facts about an account (TikTok: the creator info it requires apps to show)."""
@@ -444,7 +483,34 @@ class Hub:
         event = NewEvent(kind="platform_event", post_id=job.post_id, job_id=job.id, data=data)
         if await self._rt.storage.hurry_job(job.id, now=self._rt.clock.now(), event=event):
             self._rt.changes.notify()
+        if post_id and outcome in PUBLIC_OUTCOMES:
+            await self._metrics.public_id_arrived(job, post_id)
         return True
+
+    # -- metrics (see crosspost.core.metrics and core.engine.metrics) --------------------------
+
+    @property
+    def metrics(self) -> MetricsCollector:
+        """The process's metrics collector (its ``store`` reads tasks and snapshots)."""
+        return self._metrics
+
+    async def collect_metrics(self) -> MetricsRound:
+        """Run one metrics round now: discover published targets, resolve public ids, take every
+        reading that is due. Workers do this on their own every ``COLLECT_EVERY`` seconds."""
+        return await self._metrics.run_due()
+
+    async def post_metrics(self, post_id: str) -> list[TargetMetrics]:
+        """Every target of the post with its metrics state and readings, oldest first
+        (:class:`PostNotFound` for an unknown id)."""
+        from crosspost.core.metrics_report import post_metrics
+
+        row = await self._row(post_id)
+        specs = {name: p.metrics for name, p in self._rt.hooks.platforms().items()}
+        return await post_metrics(row, self._metrics.store, specs)
+
+    async def account_metrics(self, target: Target | str) -> AccountMetrics:
+        """An account's totals now (``tiktok:main``), read from the platform and kept as a row."""
+        return await self._metrics.account_metrics(Target.parse(target) if isinstance(target, str) else target)
 
     async def apply_webhook_events(self, platform: str, events: Sequence[PlatformEvent]) -> list[AppliedEvent]:
         """Apply verified webhook events of ``platform`` (from its ``webhook_receiver().parse``):
@@ -486,9 +552,14 @@ class Hub:
                 unsubscribe()
 
     async def _work(self, *, until_idle: bool, concurrency: int | None, stop: asyncio.Event | None,
-                    post_id: str | None) -> None:
-        worker = Worker(self._rt, self._runner, concurrency=concurrency or self._rt.settings.concurrency,
-                        post_id=post_id)
+                    post_id: str | None, horizon: float | None = None) -> None:
+        """Run a worker; ``horizon`` overrides ``Timing.idle_horizon`` (0: only what is due now,
+        so :meth:`publish` never picks up a target scheduled a few seconds ahead)."""
+        rt = self._rt
+        if horizon is not None:
+            rt = attrs.evolve(rt, timing=attrs.evolve(rt.timing, idle_horizon=horizon))
+        worker = Worker(rt, self._runner, concurrency=concurrency or rt.settings.concurrency,
+                        post_id=post_id, metrics=self._metrics if post_id is None else None)
         await worker.run(until_idle=until_idle, stop=stop)
 
 
@@ -540,8 +611,10 @@ def _http_session() -> aiohttp.ClientSession:
     return aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None, sock_connect=30, sock_read=300))
 
 
-def _when(value: str, timezone: str | None) -> ScheduledTime:
-    """``scheduled_at`` as an instant; InvalidPost naming the field when it cannot be read."""
+def _when(value: str, timezone: str | None, *, now: datetime, allow_past: bool) -> ScheduledTime:
+    """``scheduled_at`` as an instant; InvalidPost naming the field when it cannot be read, or
+    when it lies in the past and ``allow_past`` is not given. The note carries what the user
+    should know (a DST rule applied, a past time accepted)."""
     problems = []
     if timezone is not None:
         try:
@@ -551,8 +624,37 @@ def _when(value: str, timezone: str | None) -> ScheduledTime:
             timezone = None
     try:
         when = parse_when(value, timezone)
+        late = check_not_past(when, value, now, allow_past=allow_past)
+        if late is not None:
+            when = attrs.evolve(when, note="; ".join(n for n in (when.note, late) if n))
+    except PastSchedule as exc:
+        problems.append(Problem(field="scheduled_at", message=str(exc)))
     except ValueError as exc:
         problems.append(Problem(field="scheduled_at", message=str(exc)))
     if problems:
         raise InvalidPost(problems)
     return when
+
+
+@attrs.frozen(kw_only=True)
+class TargetPlan(Sequence[PlannedRequest]):
+    """What a dry run found for one target: the requests a real run sends, and its warnings.
+
+    A sequence of its requests, so code that listed ``hub.plan(...)[target]`` keeps working."""
+
+    requests: tuple[PlannedRequest, ...]
+    warnings: tuple[str, ...] = ()
+    """Every warning a real run gives (what is dropped, cut, converted or re-hosted)."""
+
+    @overload
+    def __getitem__(self, index: int) -> PlannedRequest: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[PlannedRequest]: ...
+    def __getitem__(self, index: int | slice) -> PlannedRequest | Sequence[PlannedRequest]:
+        return self.requests[index]
+
+    def __len__(self) -> int:
+        return len(self.requests)
+
+    def __iter__(self) -> Iterator[PlannedRequest]:
+        return iter(self.requests)

@@ -35,6 +35,14 @@ if TYPE_CHECKING:
     from crosspost.core.clock import Clock
     from crosspost.core.emulators import Emulator
     from crosspost.core.importers import ImportedOptions
+    from crosspost.core.metrics import (
+        AccountMetrics,
+        MetricRef,
+        MetricsContext,
+        MetricSnapshot,
+        MetricSpec,
+        ResolvedPost,
+    )
     from crosspost.core.settings import Settings
     from crosspost.core.webhooks import WebhookReceiver
 
@@ -203,6 +211,9 @@ class Platform(abc.ABC):
     """Whether :meth:`start_login`/:meth:`finish_login` (browser OAuth) are implemented."""
     alt_text: ClassVar[bool] = False
     """Whether ``media[].alt`` is sent; when False a given alt text is dropped with a warning."""
+    metrics: ClassVar[tuple[MetricSpec, ...]] = ()
+    """The counters :meth:`fetch_metrics` reports (see :mod:`crosspost.core.metrics`); empty:
+    the platform reports none and the engine schedules no metrics for its targets."""
 
     def caption_length(self, text: str) -> int:
         """How the platform counts caption length (default: code points)."""
@@ -294,6 +305,32 @@ class Platform(abc.ABC):
 
     async def revoke_account(self, account: AccountAccess, ctx: ServiceContext) -> None:  # noqa: B027
         """Tell the platform to revoke crosspost's access (``accounts remove``). Default: nothing."""
+
+    # -- metrics (see crosspost.core.metrics) ---------------------------------------------------
+
+    async def fetch_metrics(self, refs: Sequence[MetricRef], ctx: MetricsContext) -> list[MetricSnapshot]:
+        """Current counters of ``refs`` (published targets of ``ctx.account``, each with its
+        ``platform_post_id``): one snapshot per post found; a post the platform no longer shows
+        is left out. Raise ``MissingScope`` when the account lacks a permission, before any call."""
+        raise _unsupported(self, "metrics")
+
+    async def account_metrics(self, account: AccountAccess, ctx: MetricsContext) -> AccountMetrics:
+        """The account's lifetime totals now (followers, likes...)."""
+        raise _unsupported(self, "account metrics")
+
+    async def resolve_post(self, ref: MetricRef, ctx: MetricsContext) -> ResolvedPost | None:
+        """The public id (and link) of a post published without one, or None while the platform
+        has not made it public yet. ``ref.platform_post_id`` may hold an id a webhook named: then
+        only the link is missing. Default: the id is the ``publish_id``."""
+        from crosspost.core.metrics import ResolvedPost
+
+        post_id = ref.platform_post_id or ref.publish_id
+        return ResolvedPost(platform_post_id=post_id, post_url=ref.post_url) if post_id else None
+
+    def platform_post_id(self, publish_id: str | None, post_url: str | None) -> str | None:
+        """The public post id a finished publish stored (default: its ``publish_id``); None
+        when it must be resolved later (:meth:`resolve_post`)."""
+        return publish_id
 
     def announce(self, info: AccountInfo) -> list[str]:
         """Lines ``crosspost post`` shows before publishing as this account, once validation

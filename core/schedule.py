@@ -12,12 +12,14 @@ which one applied:
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
 
 NOW = "now"
+PAST_TOLERANCE = timedelta(minutes=5)
+"""How far in the past a time may be and still mean "now" (a clock a little behind, a slow typist)."""
 
 
 @attrs.frozen(kw_only=True)
@@ -85,3 +87,37 @@ def _exists(wall: datetime, tz: ZoneInfo) -> bool:
     aware = wall.replace(tzinfo=tz)
     round_trip = aware.astimezone(UTC).astimezone(tz).replace(tzinfo=None)
     return round_trip == wall
+
+
+class PastSchedule(ValueError):
+    """A time further in the past than :data:`PAST_TOLERANCE`, which the user did not allow."""
+
+
+def check_not_past(when: ScheduledTime, value: str, now: datetime, *, allow_past: bool) -> str | None:
+    """Refuse a time more than a few minutes in the past, unless ``allow_past``.
+
+    A past time used to publish at once, silently: a date copied from an example, a wrong year,
+    a time zone off by hours. Returns the warning to show when a past time is accepted (it
+    publishes at once), else None. Raises :class:`PastSchedule` saying what to do.
+    """
+    if when.at is None or when.at >= now:
+        return None
+    late = now - when.at
+    if late <= PAST_TOLERANCE:
+        return None
+    ago = _ago(late)
+    if not allow_past:
+        raise PastSchedule(
+            f"{value!r} is {ago} in the past (it is now {now.replace(microsecond=0).isoformat()}): give a "
+            "future time, 'now' to publish at once, or allow a past time (CLI: --allow-past; "
+            "library: allow_past=True) to publish it at once anyway")
+    return f"scheduled_at {value!r} is {ago} in the past; publishing at once (allowed)"
+
+
+def _ago(late: timedelta) -> str:
+    seconds = int(late.total_seconds())
+    for unit, size in (("day", 86_400), ("hour", 3_600), ("minute", 60)):
+        if seconds >= size:
+            count = seconds // size
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return f"{seconds} seconds"

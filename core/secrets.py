@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import hashlib
 import logging
 import os
@@ -161,6 +162,7 @@ def read_or_create_key_file(path: Path) -> str:
     The key is written to a private temporary file (``O_EXCL``) and hard-linked into place, so a
     concurrent process either creates the file or reads the complete one, never a half-written key.
     """
+    _check_key_folder(path)
     try:
         return _read_key_file(path)
     except FileNotFoundError:
@@ -181,6 +183,27 @@ def read_or_create_key_file(path: Path) -> str:
     finally:
         tmp.unlink(missing_ok=True)
     return _read_key_file(path)
+
+
+def _check_key_folder(path: Path) -> None:
+    """Refuse a key file in a folder other users can write to (``/tmp``), or one they own.
+
+    There anyone can plant ``crosspost.key`` first, or swap it, and read every token encrypted
+    with it; the quickstart once put the database (and so the key) in ``/tmp``.
+    """
+    if os.name != "posix":
+        return
+    folder = path.parent
+    with contextlib.suppress(FileNotFoundError):
+        if folder.stat().st_mode & 0o002:
+            raise ConfigError(
+                f"the secret key file would be {path}, in a folder every user can write to: set "
+                "CROSSPOST_DATA_DIR (or CROSSPOST_DB) to a private folder such as ~/.local/share/crosspost, "
+                "or set CROSSPOST_SECRET_KEY")
+    with contextlib.suppress(FileNotFoundError):
+        if path.stat().st_uid != os.getuid():
+            raise ConfigError(f"the secret key file {path} belongs to another user: crosspost will not use it; "
+                              "move the database to a private folder or set CROSSPOST_SECRET_KEY")
 
 
 def _read_key_file(path: Path) -> str:

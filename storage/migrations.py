@@ -139,7 +139,14 @@ async def m004_jobs_publish_id_index(db: aiosqlite.Connection) -> None:
 
 
 @migration
-async def m005_unknown_status(db: aiosqlite.Connection) -> None:
+async def m005_metrics(db: aiosqlite.Connection) -> None:
+    from crosspost.storage.sqlite_metrics import SCHEMA
+
+    await _run(db, *SCHEMA)
+
+
+@migration
+async def m006_unknown_status(db: aiosqlite.Connection) -> None:
     # The state whose outcome cannot be known is called "unknown" where users read it (issue 12
     # item 8); it was stored as "uncertain". Old rows are renamed so a filter on the new name
     # finds them; the model still reads "uncertain" from exports of older versions.

@@ -31,6 +31,7 @@ from crosspost.storage.base import (
     PostRow,
 )
 from crosspost.storage.rows import inserted_post_row, started_event
+from crosspost.storage.sqlite_metrics import SqliteMetrics
 from crosspost.storage.sqlite_rows import (
     dt_or_none,
     dumps,
@@ -112,7 +113,7 @@ async def connect(url_or_path: str, *, migrate: bool = True, busy_timeout: float
     return storage
 
 
-class SqliteStorage(SqliteShared):
+class SqliteStorage(SqliteShared, SqliteMetrics):
     """:class:`~crosspost.storage.base.Storage` on one SQLite file."""
 
     backend = "sqlite"

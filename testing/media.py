@@ -193,11 +193,15 @@ def make_image(
     image = _gradient((width, height), ("#1b1f5e", "#e0607e", "#ffd27a"))
     if transparent:
         image.putalpha(Image.linear_gradient("L").rotate(90).resize((width, height)))
-    exif = Image.Exif()
+    # Metadata only when asked for: real PNGs and WebPs mostly carry none, and an always-present
+    # EXIF block once hid a probe bug that refused every PNG without one.
+    extra: dict[str, bytes] = {}
     if orientation != 1:
+        exif = Image.Exif()
         exif[0x0112] = orientation
+        extra["exif"] = exif.tobytes()
     target = Path(path)
-    image.save(target, _PIL_FORMATS[fmt], quality=85, exif=exif.tobytes())
+    image.save(target, _PIL_FORMATS[fmt], quality=85, **extra)
     return target
 
 

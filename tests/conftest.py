@@ -12,8 +12,9 @@ from collections.abc import Iterator
 
 import pytest
 
-# Secrets must never come from the developer's own environment during tests.
-for _name in [n for n in os.environ if n.startswith("CROSSPOST_") and n != "CROSSPOST_TEST_POSTGRES"]:
+# Secrets must never come from the developer's own environment during tests. CROSSPOST_TEST_*
+# only say where test servers are (CROSSPOST_TEST_POSTGRES, CROSSPOST_TEST_PDS): they stay.
+for _name in [n for n in os.environ if n.startswith("CROSSPOST_") and not n.startswith("CROSSPOST_TEST_")]:
     del os.environ[_name]
 
 

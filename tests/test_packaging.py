@@ -12,9 +12,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-MAPPED = {"crosspost.core": "core", "crosspost.storage": "storage",
-          "crosspost.plugins.tiktok": "plugins/tiktok", "crosspost.plugins.s3host": "plugins/s3host",
-          "crosspost.testing": "testing"}
+# Every folder mapped onto the crosspost namespace (pyproject's package-dir), built-in plugins included.
+MAPPED: dict[str, str] = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-dir"]
 
 
 def declared_packages() -> set[str]:
@@ -60,7 +59,9 @@ def test_a_built_wheel_imports_the_same_way_in_a_fresh_venv(tmp_path: Path) -> N
     assert "Usage" in helped.stdout
     plugins = subprocess.run([str(python), "-c", _PLUGINS_FROM_THE_WHEEL], check=True, capture_output=True,
                              text=True, env=env, cwd=tmp_path).stdout.split()
-    assert plugins == ["s3host=crosspost.plugins.s3host.plugin:builtin",
+    assert plugins == ["bluesky=crosspost.plugins.bluesky.plugin:builtin",
+                       "puthost=crosspost.plugins.puthost.plugin:builtin",
+                       "s3host=crosspost.plugins.s3host.plugin:builtin",
                        "tiktok=crosspost.plugins.tiktok.plugin:builtin"]
 
 

@@ -11,22 +11,24 @@ from crosspost.core.hookspecs import hookimpl
 @hookimpl
 def register_commands(cli: click.Group) -> None:
     """post, list/status/reschedule/cancel/worker, accounts, plugins, config, demo, emulator,
-    webhooks, migrate/export/import, completion, reconcile."""
+    webhooks, migrate/export/import, completion, stats, dashboard, reconcile."""
     from crosspost.core.cli import (
         accounts,
         completion,
         config_cmd,
+        dashboard_cmd,
         demo,
         emulator_cmd,
         jobs,
         plugins_cmd,
         post,
         reconcile,
+        stats_cmd,
         storage_cmd,
         webhooks_cmd,
     )
 
     for module in (post, jobs, accounts, plugins_cmd, config_cmd, demo, emulator_cmd, webhooks_cmd, storage_cmd,
-                   completion, reconcile):
+                   completion, stats_cmd, dashboard_cmd, reconcile):
         for command in module.COMMANDS:
             cli.add_command(command)

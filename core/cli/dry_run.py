@@ -1,4 +1,5 @@
-"""Printing a dry run: the exact requests each target would send, secrets already removed."""
+"""Printing a dry run: the exact requests each target would send, secrets already removed, and
+every warning the real run would give (what is dropped, cut, converted or re-hosted)."""
 
 from __future__ import annotations
 
@@ -11,12 +12,19 @@ from crosspost.core.models import Target
 from crosspost.core.platform import PlannedRequest
 
 
+def _warnings(requests: Sequence[PlannedRequest]) -> tuple[str, ...]:
+    """The warnings a plan carries (``Hub.plan`` returns :class:`~crosspost.core.hub.TargetPlan`)."""
+    return tuple(getattr(requests, "warnings", ()))
+
+
 def plan_to_dict(plans: Mapping[Target, Sequence[PlannedRequest]]) -> dict[str, Any]:
-    """``--dry-run --json``: ``{"dry_run": true, "targets": [{"target", "requests": [...]}]}``."""
+    """``--dry-run --json``: ``{"dry_run": true, "targets": [{"target", "warnings": [...],
+    "requests": [...]}]}``; ``warnings`` are the ones the real run would store with the post."""
     return {
         "dry_run": True,
         "targets": [
             {"target": str(target),
+             "warnings": list(_warnings(requests)),
              "requests": [{"method": r.method, "url": r.url, "body": r.body, "note": r.note}
                           for r in requests]}
             for target, requests in plans.items()
@@ -32,6 +40,8 @@ def show_plan(out: Output, plans: Mapping[Target, Sequence[PlannedRequest]]) -> 
     for target, requests in plans.items():
         out.result(f"{target}: valid. A real run sends these {len(requests)} request(s); this dry run "
                    "sent only the read-only ones it needed (creator info), nothing that publishes:")
+        for warning in _warnings(requests):
+            out.result(f"  warning: {warning}")
         for number, request in enumerate(requests, 1):
             out.result(f"  {number}. {request.method} {request.url}")
             if request.note:

@@ -44,7 +44,8 @@ FLAG_OF: Mapping[str, str] = {
     "scheduled_at": "--at", "timezone": "--timezone",
 }
 """Request keys the core flags set -> the flag, for problem messages."""
-CORE_FLAGS = frozenset({"to", "video", "image", "caption", "at", "timezone", "dry_run", "no_wait", "request"})
+CORE_FLAGS = frozenset({"to", "video", "image", "caption", "at", "timezone", "dry_run", "no_wait", "request",
+                        "allow_past", "wait"})
 
 
 @attrs.frozen(kw_only=True)
@@ -280,6 +281,12 @@ def build_post(request: str | None, flags: Mapping[str, Any], hooks: Hooks) -> t
               help="When to publish: now (default), an ISO-8601 time such as 2026-11-22T18:30 "
                    "(read in --timezone) or 2026-11-22T23:30:00Z.")
 @click.option("--timezone", metavar="TZ", help="IANA time zone for --at, e.g. America/New_York.")
+@click.option("--allow-past", is_flag=True,
+              help="Accept a --at (or scheduled_at) more than 5 minutes in the past and publish at once; "
+                   "without it such a time is refused.")
+@click.option("--wait", is_flag=True,
+              help="For a scheduled post: stay until its time comes and publish it here (otherwise it is "
+                   "stored as scheduled at once and `crosspost worker` publishes it).")
 @global_options()
 @async_command
 async def post(request: str | None, dry_run: bool, no_wait: bool, **flags: Any) -> None:
@@ -305,15 +312,16 @@ async def _post(request: str | None, dry_run: bool, no_wait: bool, flags: Mappin
     from crosspost.core.cli.dry_run import show_plan
 
     out = state().output
+    allow_past, wait = bool(flags.get("allow_past")), bool(flags.get("wait"))
     the_post, notes = build_post(request, flags, hooks)
     for note in notes:
         out.step(f"note: {note}")
     async with open_hub() as hub:
         if dry_run:
-            show_plan(out, await hub.plan(the_post))
+            show_plan(out, await hub.plan(the_post, allow_past=allow_past))
             return
         if no_wait:
-            record = await hub.submit(the_post)
+            record = await hub.submit(the_post, allow_past=allow_past)
         else:
             from crosspost.core.cli.progress import ProgressView
 
@@ -321,7 +329,7 @@ async def _post(request: str | None, dry_run: bool, no_wait: bool, flags: Mappin
                 await hub.validate(the_post)  # every problem first: nothing is announced for an invalid post
                 await _announce(hub, the_post, out)
             with ProgressView(out) as view:
-                record = await hub.publish(the_post, progress=view)
+                record = await hub.publish(the_post, progress=view, allow_past=allow_past, wait=wait)
     if out.json:
         out.data(record_to_dict(record))
     else:

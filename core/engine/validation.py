@@ -1,9 +1,11 @@
 """Checking a post for each of its targets before anything is stored or uploaded.
 
 Per target, in order: the post as the platform sees it (:func:`~crosspost.core.platform.for_platform`),
-then ``rewrite_post`` hooks, ``check_post`` hooks, the platform's generic limits and, when those
-pass, the platform's own ``validate`` (which may ask the platform's API, e.g. TikTok's creator
-info). Every problem of every target is collected into one :class:`InvalidPost`; with several
+then ``rewrite_post`` hooks, ``check_post`` hooks, the platform's generic limits and the
+platform's own ``validate`` (which may ask the platform's API, e.g. TikTok's creator info), run
+even when the general checks failed so every problem shows at once. One problem per field: where
+both report a field, the platform's answer (checked against the live account) is kept, in the
+general one's place. Every problem of every target is collected into one :class:`InvalidPost`; with several
 targets each field is prefixed by its target (``tiktok:main: target_options.tiktok.privacy_level``).
 Jobs run the same checks again when they start (a scheduled post's creator settings may have
 changed), unless the platform already holds part of the post (a non-empty checkpoint), or the
@@ -14,6 +16,7 @@ validates once, and the result (``Validation.value``) reaches ``plan`` and ``pub
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 
 import attrs
@@ -27,12 +30,14 @@ from crosspost.core.errors import (
     InvalidPost,
     PluginError,
     Problem,
+    one_per_field,
 )
 from crosspost.core.models import Post, Target
 from crosspost.core.netguard import AllowList, media_url_problems
 from crosspost.core.platform import Platform, Validation, for_platform
 
 ContextFactory = Callable[[Platform, Target], BaseContext]
+log = logging.getLogger("crosspost.engine.validation")
 FRESH_FOR = 30.0
 """Seconds a submission's check stands in for the first run's (``hub.publish`` runs at once)."""
 
@@ -134,15 +139,10 @@ class Preparer:
         """All checks for one resolved target. Raises :class:`InvalidPost` (fields not
         prefixed) or the platform's own errors."""
         narrowed = await self.narrow(post, target, platform)
-        problems = await self._rt.hooks.check_post(narrowed, target)
-        generic = [*platform.generic_problems(narrowed),
+        general = [*await self._rt.hooks.check_post(narrowed, target), *platform.generic_problems(narrowed),
                    *media_url_problems(narrowed, AllowList.from_settings(self._rt.settings))]
-        problems.extend(generic)
-        validation = Validation()
-        if not generic:
-            # The platform's own checks may rely on the declared limits holding.
-            validation = await platform.validate(narrowed, ctx)
-            problems.extend(validation.problems)
+        validation = await self._platform_checks(narrowed, platform, ctx, general)
+        problems = one_per_field(general, validation.problems)
         if problems:
             raise InvalidPost(problems)
         warnings = [*validation.warnings, *ctx.warnings]
@@ -168,6 +168,25 @@ class Preparer:
         if kept is None or self._rt.clock.monotonic() - kept[0] > FRESH_FOR:
             return None
         return kept[1]
+
+    async def _platform_checks(self, post: Post, platform: Platform, ctx: BaseContext,
+                               general: list[Problem]) -> Validation:
+        """The platform's ``validate``, run even when the general checks found problems, so a
+        user sees every problem at once (an unknown option must not hide a privacy typo).
+
+        When the general checks already failed, the post is refused whatever the platform says:
+        a platform that cannot be asked (down, a posting cap, a login needed) or whose checks
+        trip over input the declared limits already refused does not hide the problems found.
+        """
+        if not general:
+            return await platform.validate(post, ctx)
+        try:
+            return await platform.validate(post, ctx)
+        except AuthError as exc:
+            return Validation(problems=(Problem(field="", message=str(exc)),))
+        except Exception:
+            log.debug("%s validate gave up on a post that already has problems", platform.name, exc_info=True)
+            return Validation()
 
 
 def _prefixed(problem: Problem, target: Target, many: bool) -> Problem:

@@ -14,6 +14,7 @@ import logging
 from datetime import timedelta
 from typing import Any
 
+from crosspost.core.engine.metrics import MetricsCollector
 from crosspost.core.engine.runner import JobRunner
 from crosspost.core.engine.runtime import Runtime
 from crosspost.storage.base import WakesWorkers
@@ -24,7 +25,8 @@ log = logging.getLogger("crosspost.engine.worker")
 class Worker:
     """Claims and runs jobs (of one post only, when ``post_id`` is given)."""
 
-    def __init__(self, rt: Runtime, runner: JobRunner, *, concurrency: int, post_id: str | None = None) -> None:
+    def __init__(self, rt: Runtime, runner: JobRunner, *, concurrency: int, post_id: str | None = None,
+                 metrics: MetricsCollector | None = None) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
         self._rt = rt
@@ -32,6 +34,8 @@ class Worker:
         self._concurrency = concurrency
         self._post_id = post_id
         self._tasks: set[asyncio.Task[None]] = set()
+        self._metrics = metrics
+        """Given to workers of every post: a metrics round between claims (see engine.metrics)."""
 
     async def run(self, *, until_idle: bool = False, stop: asyncio.Event | None = None) -> None:
         stop = stop or asyncio.Event()
@@ -39,6 +43,8 @@ class Worker:
         try:
             while not stop.is_set():
                 await self._fill()
+                if self._metrics is not None:
+                    await self._metrics.maybe_run()
                 if until_idle and not self._tasks and await self._idle():
                     return
                 await self._pause(stopped)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import struct
 import warnings
 from fractions import Fraction
 from itertools import islice
@@ -32,6 +33,7 @@ from crosspost.core.models import MediaKind
 _PROBE_BUDGET = {"probesize": "5000000", "analyzeduration": "5000000"}
 _ROTATION_PACKETS = 32
 _EXIF_ORIENTATION = 0x0112
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _TRANSPOSED_ORIENTATIONS = frozenset({5, 6, 7, 8})
 # Pillow reads these only with an optional plugin (pillow-heif; AVIF in some builds).
 _NEEDS_A_PLUGIN = frozenset({MediaFormat.HEIC, MediaFormat.AVIF})
@@ -157,9 +159,9 @@ def _probe_image(path: Path, info: MediaInfo) -> MediaInfo:
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(path) as image:
                 width, height = image.size
-                if image.getexif().get(_EXIF_ORIENTATION) in _TRANSPOSED_ORIENTATIONS:
-                    width, height = height, width
                 _check_image_data(image)
+                if _orientation(path, image) in _TRANSPOSED_ORIENTATIONS:
+                    width, height = height, width
     except Image.DecompressionBombError as exc:
         return attrs.evolve(info, problem=f"the {info.format.label} image is too large to read safely: {exc}")
     except (OSError, SyntaxError, ValueError) as exc:
@@ -168,6 +170,42 @@ def _probe_image(path: Path, info: MediaInfo) -> MediaInfo:
             return attrs.evolve(info, problem=problem)
         return attrs.evolve(info, problem=f"the {info.format.label} image is truncated or corrupt: {exc}")
     return attrs.evolve(info, width=width, height=height)
+
+
+def _orientation(path: Path, image: Image.Image) -> int | None:
+    """The EXIF orientation tag, read from the raw EXIF block, never by decoding the picture.
+
+    ``Image.getexif()`` decodes a PNG that has no ``eXIf`` chunk before its image data, and a
+    PNG decoded before ``verify()`` cannot be verified any more (Pillow raises "verify must be
+    called directly after open"): every PNG without metadata, i.e. every screenshot, was refused.
+    The parser keeps the EXIF it met while opening; an ``eXIf`` chunk placed after the image data
+    is found by walking the PNG's chunk headers.
+    """
+    raw = image.info.get("exif")
+    if not raw and image.format == "PNG":
+        raw = _trailing_png_exif(path)
+    if not raw:
+        return None
+    exif = Image.Exif()
+    exif.load(raw if isinstance(raw, bytes) else bytes(raw))
+    value = exif.get(_EXIF_ORIENTATION)
+    return value if isinstance(value, int) else None
+
+
+def _trailing_png_exif(path: Path) -> bytes | None:
+    """The payload of a PNG's ``eXIf`` chunk, by seeking from chunk header to chunk header."""
+    with path.open("rb") as file:
+        file.seek(len(_PNG_SIGNATURE))
+        while header := file.read(8):
+            if len(header) < 8:
+                return None
+            length, kind = struct.unpack(">I4s", header)
+            if kind == b"eXIf":
+                return file.read(length)
+            if kind == b"IEND":
+                return None
+            file.seek(length + 4, os.SEEK_CUR)  # the data and its CRC
+    return None
 
 
 def _check_image_data(image: Image.Image) -> None:

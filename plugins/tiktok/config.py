@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import attrs
 
 from crosspost.core.errors import ConfigError
 from crosspost.core.settings import Settings
 from crosspost.plugins.tiktok.chunks import DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE
-from crosspost.plugins.tiktok.requests import DEFAULT_API_BASE, VerifiedUrls
+from crosspost.plugins.tiktok.requests import DEFAULT_API_BASE, VerifiedUrls, is_loopback
 
 PLATFORM = "tiktok"
 DAILY_POST_CAP = 15
@@ -23,6 +24,12 @@ CREATOR_CACHE_S = 60.0
 
 def _split(value: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+def _on_loopback(api_base: str) -> bool:
+    """Whether the API base is an emulator on this machine (real TikTok is https on the internet)."""
+    parts = urlsplit(api_base)
+    return parts.scheme == "http" and is_loopback(parts.hostname or "")
 
 
 @attrs.frozen(kw_only=True)
@@ -52,7 +59,8 @@ class TikTokConfig:
             client_key=conf.get("client_key", ""),
             client_secret=conf.get("client_secret", ""),
             verified=VerifiedUrls(prefixes=_split(conf.get("verified_url_prefixes", "")),
-                                  domains=_split(conf.get("verified_domains", ""))),
+                                  domains=_split(conf.get("verified_domains", "")),
+                                  loopback_http=_on_loopback(conf.get("api_base") or DEFAULT_API_BASE)),
             chunk_size=chunk_size,
         )
 

@@ -1,10 +1,11 @@
-"""TikTok's :class:`~crosspost.core.emulators.Emulator`: the bundled emulator, a loopback media
-host it trusts, and the posts ``crosspost demo`` makes on it.
+"""TikTok's :class:`~crosspost.core.emulators.Emulator`: the bundled emulator (its own media host
+included) and the posts ``crosspost demo`` makes on it.
 
 ``crosspost demo`` and ``crosspost emulator`` start it through ``TikTokPlatform.emulator()``
-without knowing TikTok. The media host plugs into crosspost through the ordinary ``host_media``
-hook (``RunningEmulator.plugins``), exactly as a user's own S3 or CDN plugin would: TikTok takes
-photos only by URL from a prefix verified for the app, and that prefix is the host's.
+without knowing TikTok. TikTok takes photos only by URL from a prefix verified for the app; the
+emulator serves ``/_emulator/media/`` and verifies it, and crosspost reaches it through the
+ordinary ``host_media`` hook of the built-in PUT host (``CROSSPOST_MEDIA_PUT_URL`` in the
+printed environment), exactly as a user's own S3 or CDN host would, from any process.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import tempfile
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -30,12 +30,12 @@ if TYPE_CHECKING:
     from crosspost.core.platform import RegisterPlatform
     from crosspost.plugins.tiktok.emulator import EmulatorServer
 
-ROUTE = "/media/"
 VIDEO_SIZE = 70_000_000
 CHUNK_SIZE = 10_000_000
 SCHEDULE_AHEAD_S = 3.0
 POLL_SECONDS = 0.5
 """The emulator finishes processing at once: TikTok's minutes-scale backoff would only wait."""
+ROUTE = "/media/"
 DEMO_CREATOR: Mapping[str, Any] = {"username": "crosspost.demo", "nickname": "Crosspost Demo"}
 TIKTOK_OPTIONS: Mapping[str, Any] = {"allow_comment": True, "allow_duet": False, "allow_stitch": False}
 
@@ -46,7 +46,9 @@ def assets() -> Path:
 
 
 class LoopbackMediaHost:
-    """Serves copies of local files at ``http://127.0.0.1:PORT/media/<name>`` until closed."""
+    """Serves copies of local files at ``http://127.0.0.1:PORT/media/<name>`` until closed: an
+    in-process ``host_media`` plugin for tests that run their own emulator (the kill test).
+    ``crosspost emulator`` and the demo use the emulator's own media host instead."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
@@ -102,40 +104,31 @@ class TikTokEmulator:
     _seen: int = 0
 
     async def start(self, *, host: str = "127.0.0.1", port: int = 0) -> RunningEmulator:
+        """The emulator, with its own media host: local photos reach it through the built-in PUT
+        host (``CROSSPOST_MEDIA_PUT_URL``), from this process or any other, and the emulator
+        verifies that prefix, so carousels work with ``crosspost emulator`` in one terminal and
+        ``crosspost post`` in another."""
         from crosspost.plugins.tiktok.emulator import EmulatorServer, EmulatorState
 
-        folder = Path(tempfile.mkdtemp(prefix="crosspost-tiktok-media-"))
-        media_host = LoopbackMediaHost(folder)
-        await media_host.start(host)
-        state = EmulatorState(audited=self.audited, verified_url_prefixes=[media_host.prefix, *self.verified])
+        state = EmulatorState(audited=self.audited, verified_url_prefixes=self.verified)
         creator = state.add_creator(**DEMO_CREATOR, private=self.private)
         server = EmulatorServer(state, host=host, port=port)
-        try:
-            await server.start()
-        except OSError:
-            await media_host.close()
-            shutil.rmtree(folder, ignore_errors=True)
-            raise
+        await server.start()
         self._server = server
-
-        async def stop() -> None:
-            await server.close()
-            await media_host.close()
-            shutil.rmtree(folder, ignore_errors=True)
-
         env = {
             "CROSSPOST_TIKTOK_API_BASE": server.base_url,
             "CROSSPOST_TIKTOK_AUTH_BASE": server.base_url,
             "CROSSPOST_TIKTOK_CLIENT_KEY": state.client_key,
             "CROSSPOST_TIKTOK_CLIENT_SECRET": state.client_secret,
-            "CROSSPOST_TIKTOK_VERIFIED_URL_PREFIXES": ",".join([media_host.prefix, *self.verified]),
+            "CROSSPOST_TIKTOK_VERIFIED_URL_PREFIXES": ",".join([server.media_url, *self.verified]),
+            "CROSSPOST_MEDIA_PUT_URL": server.media_url,
             "CROSSPOST_TIKTOK_POLL_SECONDS": str(POLL_SECONDS),
             "CROSSPOST_TIKTOK_CHUNK_SIZE": str(CHUNK_SIZE),
         }
         return RunningEmulator(url=server.base_url, env=env, admin_url=f"{server.base_url}/_emulator/",
                                account={"access_token": creator.access_token,
                                         "refresh_token": creator.refresh_token},
-                               plugins=(media_host,), handle=server, stopper=stop)
+                               handle=server, stopper=server.close)
 
     def demo_posts(self, media_dir: str) -> Sequence[DemoPost]:
         """A chunked video (the sample padded to 70 MB), a photo carousel, a draft, a scheduled post."""

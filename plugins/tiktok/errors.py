@@ -234,7 +234,7 @@ def error_from_response(
         return _unknown(code, http_status, f"TikTok refused {endpoint} ({code}): {detail}".rstrip(": "),
                         log_id, retry_after)
     hint = INVALID_PARAM_MESSAGES.get(detail, "") if code in ("invalid_param", "invalid_params") else ""
-    message = f"{spec.message} ({code}, HTTP {http_status}, {endpoint})"
+    message = f"{_without_code(spec.message, code)} ({code}, HTTP {http_status}, {endpoint})"
     message += f": {detail.rstrip('.')}." if detail else "."
     return build_error(spec, code, message, extra_hint=hint, log_id=log_id,
                        retry_after=retry_after if retry_after is not None else RATE_WINDOW_S)
@@ -266,7 +266,13 @@ def fail_reason_error(reason: str | None, *, publish_id: str | None = None) -> P
             code=code, platform=PLATFORM,
             hint="crosspost does not know whether retrying helps; check the post in the TikTok app.",
         )
-    return build_error(spec, code, f"{spec.message} ({code}){where}.")
+    return build_error(spec, code, f"{_without_code(spec.message, code)} ({code}){where}.")
+
+
+def _without_code(message: str, code: str) -> str:
+    """``message`` without a trailing ``(code)``: the caller adds the code once (some messages
+    name it already, and users saw "(spam_risk_text) (spam_risk_text)")."""
+    return message.removesuffix(f" ({code})")
 
 
 def build_error(

@@ -30,10 +30,11 @@ import attrs
 
 from crosspost.core.errors import ConfigError, DailyCapReached, InvalidPost, PlatformError
 from crosspost.core.media import MediaInfo
+from crosspost.core.metrics import AccountMetrics, MetricRef, MetricsContext, MetricSnapshot, ResolvedPost
 from crosspost.core.models import MediaKind, Post
-from crosspost.core.platform import JobContext, Outcome, PlannedRequest, Platform, Validation
+from crosspost.core.platform import AccountAccess, JobContext, Outcome, PlannedRequest, Platform, Validation
 from crosspost.core.settings import Settings
-from crosspost.plugins.tiktok import fetch_media
+from crosspost.plugins.tiktok import analytics, analytics_client, fetch_media
 from crosspost.plugins.tiktok.accounts import TikTokAccounts
 from crosspost.plugins.tiktok.auth import OAuthClient, TokenKeeper
 from crosspost.plugins.tiktok.client import RetryPolicy, TikTokClient
@@ -81,6 +82,8 @@ class TikTokPlatform(TikTokAccounts, Platform):
     caption_limit = None
     """Checked per post kind by ``validate_for_tiktok`` (video caption 2,200, photo description
     4,000 UTF-16 units; a photo title is derived from the content and cut to 90)."""
+    metrics = analytics.METRICS
+    """Display API counters (needs the ``video.list`` scope; see :mod:`.analytics`)."""
 
     def __init__(self, *, retry: RetryPolicy | None = None, poll: PollPolicy | None = None,
                  rng: random.Random | None = None) -> None:
@@ -139,7 +142,9 @@ class TikTokPlatform(TikTokAccounts, Platform):
         """Every problem with ``post`` for TikTok, checked against the creator's live settings.
 
         ``post`` is already narrowed to TikTok (the engine applies ``target_options.tiktok``).
-        Unknown option names are left to :meth:`Platform.generic_problems`. The accepted post's
+        Unknown option names are reported with the closest name and other services' spellings
+        (the engine keeps one problem per field, so :meth:`Platform.generic_problems`' report of
+        the same key gives way). The accepted post's
         :class:`TikTokPrepared` (media probed, creator asked, routes chosen) is the result's
         ``value``: ``plan`` and ``publish`` of the same attempt reuse it. Raises
         :class:`DailyCapReached` when TikTok says the creator cannot post right now (the engine
@@ -149,7 +154,8 @@ class TikTokPlatform(TikTokAccounts, Platform):
         options, _ = parse_options(post.options_for(self.name), report_unknown=False)
         infos = await fetch_media.probe_local(post.media)
         creator = await self._creator_for(ctx, config, options)
-        return prepare(post, creator, infos, config=config, has_host=has_media_host(ctx))
+        return prepare(post, creator, infos, config=config, has_host=has_media_host(ctx),
+                       report_unknown=True)
 
     async def plan(self, post: Post, ctx: JobContext) -> Sequence[PlannedRequest]:
         """The requests ``publish`` would send, without tokens or upload URLs. Only the read-only
@@ -188,6 +194,22 @@ class TikTokPlatform(TikTokAccounts, Platform):
             await self.client(ctx, TikTokConfig.from_settings(ctx.settings)).cancel(str(publish_id))
         except PlatformError as err:
             ctx.log.info("TikTok did not cancel the post: %s", err.code)
+
+
+    # -- metrics (Display API; crosspost.plugins.tiktok.analytics) ------------------------------
+
+    async def fetch_metrics(self, refs: Sequence[MetricRef], ctx: MetricsContext) -> list[MetricSnapshot]:
+        return await analytics_client.fetch_video_metrics(refs, ctx)
+
+    async def account_metrics(self, account: AccountAccess, ctx: MetricsContext) -> AccountMetrics:
+        return await analytics_client.fetch_account_metrics(ctx)
+
+    async def resolve_post(self, ref: MetricRef, ctx: MetricsContext) -> ResolvedPost | None:
+        return await analytics_client.resolve_public_id(ref, ctx)
+
+    def platform_post_id(self, publish_id: str | None, post_url: str | None) -> str | None:
+        """The video id in the stored link; None when the publish ended before TikTok named it."""
+        return analytics.id_from_url(post_url)
 
 
 def _planned_media(post: Post, prepared: TikTokPrepared, *, config: TikTokConfig) -> list[PlannedRequest]:

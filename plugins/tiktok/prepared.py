@@ -55,18 +55,21 @@ def has_media_host(ctx: JobContext) -> bool:
 
 def check_post(
     post: Post, creator: CreatorInfo | None, infos: Sequence[MediaInfo | None], *, config: TikTokConfig,
-    has_host: bool,
+    has_host: bool, report_unknown: bool = False,
 ) -> tuple[TikTokOptions, Validation]:
-    """Options and validation of ``post`` (unknown option names are the base class's to report)."""
+    """Options and validation of ``post``. ``report_unknown`` (``validate``) names unknown
+    options with the closest TikTok name and other services' spellings; the engine keeps one
+    problem per field, so the base class's plainer report of the same key gives way to it."""
     return validate_post(post, creator, infos, verified_url_prefixes=config.verified.prefixes,
                          verified_domains=config.verified.domains, has_media_host=has_host,
-                         report_unknown=False)
+                         report_unknown=report_unknown)
 
 
 def prepare(post: Post, creator: CreatorInfo | None, infos: Sequence[MediaInfo | None], *,
-            config: TikTokConfig, has_host: bool) -> Validation:
+            config: TikTokConfig, has_host: bool, report_unknown: bool = False) -> Validation:
     """:func:`check_post`, with the typed result as ``value`` when the post is accepted."""
-    options, result = check_post(post, creator, infos, config=config, has_host=has_host)
+    options, result = check_post(post, creator, infos, config=config, has_host=has_host,
+                                 report_unknown=report_unknown)
     if result.problems:
         return result
     routes = routes_for(post, infos, config=config, has_host=has_host)

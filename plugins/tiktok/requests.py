@@ -16,6 +16,7 @@ body. Mapping rules pinned by tests:
 from __future__ import annotations
 
 import enum
+import ipaddress
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
@@ -225,6 +226,10 @@ class VerifiedUrls:
 
     prefixes: tuple[str, ...] = attrs.field(default=(), converter=_prefixes)
     domains: tuple[str, ...] = attrs.field(default=(), converter=_domains)
+    loopback_http: bool = False
+    """Also accept ``http://`` on a loopback host (127.0.0.1, ::1, localhost) under a verified
+    prefix. Set only while the API base is itself on loopback (the bundled emulator, whose media
+    host is plain HTTP); real TikTok pulls https only."""
 
     @property
     def configured(self) -> bool:
@@ -234,11 +239,22 @@ class VerifiedUrls:
         """Whether TikTok will accept ``url`` for PULL_FROM_URL."""
         parts = urlsplit(url)
         host = (parts.hostname or "").lower()
-        if parts.scheme != "https" or not host or parts.username or parts.password:
+        secure = parts.scheme == "https" or (self.loopback_http and parts.scheme == "http" and is_loopback(host))
+        if not secure or not host or parts.username or parts.password:
             return False
         if any(url.startswith(prefix) for prefix in self.prefixes):
             return True
         return any(host == domain or host.endswith("." + domain) for domain in self.domains)
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (a URL's hostname) names this machine."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def route_media(item: Media, info: MediaInfo | None, *, verified: VerifiedUrls, has_media_host: bool) -> Route:

@@ -18,12 +18,13 @@ ignored (never a silent drop). Limits and the reading chosen where TikTok is vag
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Sequence
 from urllib.parse import urlsplit
 
 import attrs
 
-from crosspost.core.errors import Problem
+from crosspost.core.errors import Problem, one_per_field
 from crosspost.core.media import MediaFormat, MediaInfo
 from crosspost.core.models import Media, MediaKind, Post
 from crosspost.core.platform import Validation
@@ -46,8 +47,10 @@ VIDEO_CAPTION_LIMIT = 2200
 PHOTO_DESCRIPTION_LIMIT = 4000
 KNOWN_CODECS = frozenset({"h264", "hevc", "vp8", "vp9"})
 _MEDIA_HOST_HINT = (
-    "TikTok takes photos only from public URLs, so a local photo needs a media host: install "
-    "crosspost[s3] and configure the S3 media host (see docs/tiktok.md), or give the photo as an https URL"
+    "TikTok takes photos only from public URLs, so a local photo needs a media host: on the emulator, "
+    "export the CROSSPOST_MEDIA_PUT_URL that `crosspost emulator` prints; for TikTok, install crosspost[s3] "
+    "and configure the S3 media host on a verified domain (docs/tiktok.md#photo-carousels), or give the "
+    "photo as an https URL on a verified domain"
 )
 _PLURAL = {"comment": "comments", "duet": "duets", "stitch": "stitches"}
 _HTML_HINT = (
@@ -92,6 +95,8 @@ class _Subject:
 class _Findings:
     problems: list[Problem] = attrs.field(factory=list)
     warnings: list[str] = attrs.field(factory=list)
+    need_a_host: list[str] = attrs.field(factory=list)
+    """Paths of local photos that need a media host none is configured for (one problem for all)."""
 
     def problem(self, field: str, message: str) -> None:
         self.problems.append(Problem(field=field, message=message))
@@ -129,6 +134,7 @@ def validate_for_tiktok(
     )
     for index, item in enumerate(post.media):
         _check_item(subject, index, item, media[index], found)
+    _report_missing_host(subject, found)
     if subject.kind is MediaKind.VIDEO:
         _check_video_post(subject, found)
     elif subject.kind is MediaKind.IMAGE:
@@ -156,7 +162,8 @@ def validate_post(
     options, option_problems = parse_options(post.options_for("tiktok"), report_unknown=report_unknown)
     result = validate_for_tiktok(post, options, creator, media, verified_url_prefixes=verified_url_prefixes,
                                  verified_domains=verified_domains, has_media_host=has_media_host)
-    return options, Validation(problems=(*option_problems, *result.problems), warnings=result.warnings)
+    return options, Validation(problems=tuple(one_per_field(option_problems, result.problems)),
+                               warnings=tuple(dict.fromkeys(result.warnings)))
 
 
 # --- what kind of post --------------------------------------------------------------------------
@@ -275,9 +282,18 @@ def _check_route(subject: _Subject, path: str, item: Media, info: MediaInfo | No
         found.warn(f"{path}: the URL is not on a verified domain or URL prefix, so crosspost downloads the "
                    f"video and uploads it{where}")
     elif route in (Route.HOST, Route.CONVERT_AND_HOST) and not subject.has_media_host:
-        found.problem(path, _MEDIA_HOST_HINT)
+        found.need_a_host.append(path)
     elif route is Route.PULL_FROM_URL and kind is MediaKind.IMAGE and item.url is not None:
         _check_photo_url(subject, path, item.url, found)
+
+
+def _report_missing_host(subject: _Subject, found: _Findings) -> None:
+    """One problem for every local photo without a media host: the fix is the same for all."""
+    if len(found.need_a_host) == 1:
+        found.problem(found.need_a_host[0], _MEDIA_HOST_HINT)
+    elif found.need_a_host:
+        found.problem(subject.media_path, f"{len(found.need_a_host)} local photos "
+                                          f"({', '.join(found.need_a_host)}): {_MEDIA_HOST_HINT}")
 
 
 def _check_photo_url(subject: _Subject, path: str, url: str, found: _Findings) -> None:
@@ -362,10 +378,19 @@ def _privacy_choices(creator: CreatorInfo | None) -> tuple[str, ...]:
 
 
 def _check_privacy(subject: _Subject, found: _Findings) -> None:
+    """One problem at most for ``privacy_level`` (plus the branded-content rule), always listing
+    the levels this creator offers: a value that is no TikTok level at all gets the same answer
+    as one the creator lacks, with the closest offered level suggested."""
     options, creator, field = subject.options, subject.creator, f"{OPTIONS_PATH}.privacy_level"
-    choices = ", ".join(_privacy_choices(creator))
+    offered = _privacy_choices(creator)
+    choices = ", ".join(offered)
     owner = "this creator's options" if creator is not None else "TikTok's levels"
-    if options.privacy_level is None:
+    raw = subject.post.options_for("tiktok").get("privacy_level")
+    if options.privacy_level is None and raw is not None:
+        suggestion = closest_privacy_level(raw, offered)
+        hint = f"; did you mean '{suggestion}'?" if suggestion else "."
+        found.problem(field, f"{raw!r} is not a TikTok privacy level{hint} Choose one of {owner}: {choices}")
+    elif options.privacy_level is None:
         found.problem(field, f"required: choose who can see the post ({owner}: {choices}); TikTok forbids "
                              "a default")
     elif creator is not None and options.privacy_level not in creator.privacy_level_options:
@@ -375,6 +400,35 @@ def _check_privacy(subject: _Subject, found: _Findings) -> None:
         others = ", ".join(p for p in _privacy_choices(creator) if p != "SELF_ONLY")
         found.problem(field, f"Branded content visibility cannot be set to private. Choose {others}, or "
                              "change commercial_content_type")
+
+
+_PRIVACY_WORDS: dict[str, str] = {
+    "PUBLIC": "PUBLIC_TO_EVERYONE", "EVERYONE": "PUBLIC_TO_EVERYONE",
+    "FRIENDS": "MUTUAL_FOLLOW_FRIENDS", "MUTUAL": "MUTUAL_FOLLOW_FRIENDS",
+    "FOLLOWERS": "FOLLOWER_OF_CREATOR", "PRIVATE": "SELF_ONLY", "ONLY_ME": "SELF_ONLY", "ME": "SELF_ONLY",
+}
+"""Words other apps and services use for TikTok's levels (``public``, ``private``, ``friends``)."""
+
+
+def closest_privacy_level(value: object, offered: Sequence[str]) -> str | None:
+    """The offered level a mistyped ``value`` most likely means, or None.
+
+    Case, dashes and spaces are ignored (``public-to-everyone``); the common words of other apps
+    map to TikTok's names (``private`` is ``SELF_ONLY``); otherwise a unique level containing the
+    value (``PUBLIC``), then the closest spelling. Only levels this creator offers are suggested.
+    """
+    if not isinstance(value, str) or not value.strip():
+        return None
+    key = "_".join(value.strip().upper().replace("-", " ").split())
+    if key in offered:
+        return key
+    if _PRIVACY_WORDS.get(key) in offered:
+        return _PRIVACY_WORDS[key]
+    containing = [level for level in offered if key in level]
+    if len(containing) == 1:
+        return containing[0]
+    close = difflib.get_close_matches(key, list(offered), n=1, cutoff=0.6)
+    return close[0] if close else None
 
 
 def _check_interactions(subject: _Subject, found: _Findings) -> None:

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from crosspost.storage.postgres.metrics import STATEMENTS as METRIC_STATEMENTS
+
 if TYPE_CHECKING:
     from crosspost.storage.postgres.rows import Conn
 
@@ -121,9 +123,10 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(name="0004_jobs_publish_id_index", statements=(
         "CREATE INDEX jobs_publish_id ON jobs (publish_id, created_at) WHERE publish_id IS NOT NULL",
     )),
+    Migration(name="0005_metrics", statements=METRIC_STATEMENTS),
     # The outcome that cannot be known is called "unknown" where users read it; it was stored as
     # "uncertain" (the model still reads that from exports of older versions).
-    Migration(name="0005_unknown_status", statements=(
+    Migration(name="0006_unknown_status", statements=(
         "UPDATE jobs SET status = 'unknown' WHERE status = 'uncertain'",
         "UPDATE events SET kind = 'unknown' WHERE kind = 'uncertain'",
     )),

@@ -35,6 +35,7 @@ from crosspost.storage.base import (
 )
 from crosspost.storage.postgres import migrations
 from crosspost.storage.postgres.bulk import BulkImport
+from crosspost.storage.postgres.metrics import PostgresMetrics
 from crosspost.storage.postgres.notify import WorkListener
 from crosspost.storage.postgres.rows import (
     aware,
@@ -53,7 +54,7 @@ if TYPE_CHECKING:
     from crosspost.storage.postgres.rows import Conn
 
 
-class PostgresStorage(SharedState, BulkImport):
+class PostgresStorage(SharedState, BulkImport, PostgresMetrics):
     """:class:`~crosspost.storage.base.Storage` on a PostgreSQL database (one schema of it)."""
 
     backend = "postgresql"

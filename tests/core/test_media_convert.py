@@ -9,6 +9,7 @@ from PIL import Image
 
 from crosspost.core.media import MediaConversionError, MediaFormat, convert_to_jpeg, probe
 from crosspost.testing.media import make_html_page, make_image
+from tests.core import real_images
 
 
 def test_png_becomes_a_jpeg_of_the_same_size(tmp_path: Path) -> None:
@@ -69,3 +70,22 @@ def test_an_unreadable_file_raises_a_conversion_error_and_leaves_nothing(tmp_pat
         convert_to_jpeg(page, out)
 
     assert not out.exists() or not any(out.iterdir())
+
+
+@pytest.mark.parametrize("mode", ["RGB", "RGBA", "P", "L", "I;16"])
+def test_a_png_without_metadata_converts_and_probes_clean(tmp_path: Path, mode: str) -> None:
+    png = real_images.screenshot_png(tmp_path / "screenshot.png", mode=mode, size=(64, 40))
+
+    jpeg = convert_to_jpeg(png, tmp_path / "out")
+
+    info = probe(jpeg)
+    assert (info.format, info.width, info.height, info.problem) == (MediaFormat.JPEG, 64, 40, None)
+
+
+def test_a_camera_jpeg_is_turned_upright_and_probes_the_same_size(tmp_path: Path) -> None:
+    original = real_images.camera_jpeg(tmp_path / "IMG_0001.JPG", orientation=6, size=(80, 60))
+
+    upright = convert_to_jpeg(original, tmp_path / "out")
+
+    assert (probe(original).width, probe(original).height) == (60, 80)
+    assert (probe(upright).width, probe(upright).height) == (60, 80)

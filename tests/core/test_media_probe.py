@@ -14,6 +14,7 @@ import pytest
 from crosspost.core.media import MediaFormat, MediaInfo, probe, probe_async
 from crosspost.core.models import MediaKind
 from crosspost.testing.media import ImageFormat, VideoContainer, make_html_page, make_image, make_video, truncate
+from tests.core import real_images
 
 FOUR_GIB = 4 * 2**30
 
@@ -254,3 +255,66 @@ def test_probe_accepts_str_paths(tmp_path: Path) -> None:
     video = make_video(tmp_path / "clip.mp4")
 
     assert probe(os.fspath(video)) == probe(video)
+
+
+# --- real stills: the shapes the tools users have write (tests/core/real_images.py) ----------
+
+
+@pytest.mark.parametrize("mode", ["RGB", "RGBA", "P", "L", "I;16"])
+def test_probe_reads_a_png_without_metadata_like_a_screenshot(tmp_path: Path, mode: str) -> None:
+    png = real_images.screenshot_png(tmp_path / "screenshot.png", mode=mode, size=(64, 40))
+
+    info = probe(png)
+
+    assert info.problem is None
+    assert (info.format, info.kind, info.width, info.height) == (MediaFormat.PNG, MediaKind.IMAGE, 64, 40)
+
+
+def test_probe_finds_the_orientation_of_a_png_whose_exif_follows_the_image_data(tmp_path: Path) -> None:
+    png = real_images.png_with_trailing_exif(tmp_path / "sideways.png", orientation=6, size=(64, 40))
+
+    info = probe(png)
+
+    assert info.problem is None
+    assert (info.width, info.height) == (40, 64)
+
+
+@pytest.mark.parametrize(("orientation", "shown"), [(1, (80, 60)), (3, (80, 60)), (6, (60, 80)), (8, (60, 80))])
+def test_probe_reports_a_camera_jpeg_as_displayed(tmp_path: Path, orientation: int, shown: tuple[int, int]) -> None:
+    jpeg = real_images.camera_jpeg(tmp_path / "IMG_0001.JPG", orientation=orientation, size=(80, 60))
+
+    info = probe(jpeg)
+
+    assert info.problem is None
+    assert (info.format, info.width, info.height) == (MediaFormat.JPEG, *shown)
+
+
+@pytest.mark.parametrize("lossless", [False, True])
+def test_probe_reads_a_plain_webp(tmp_path: Path, lossless: bool) -> None:
+    webp = real_images.plain_webp(tmp_path / "photo.webp", lossless=lossless, size=(64, 40))
+
+    info = probe(webp)
+
+    assert info.problem is None
+    assert (info.format, info.width, info.height) == (MediaFormat.WEBP, 64, 40)
+
+
+def test_probe_reports_a_webp_with_exif_rotation_as_displayed(tmp_path: Path) -> None:
+    webp = real_images.webp_with_exif(tmp_path / "sideways.webp", orientation=6, size=(64, 40))
+
+    info = probe(webp)
+
+    assert info.problem is None
+    assert (info.width, info.height) == (40, 64)
+
+
+def test_probe_still_reports_a_png_with_a_broken_checksum(tmp_path: Path) -> None:
+    png = real_images.screenshot_png(tmp_path / "bad.png")
+    data = bytearray(png.read_bytes())
+    data[data.index(b"IDAT") + 6] ^= 0xFF  # a flipped byte inside the image data: its CRC no longer matches
+    png.write_bytes(bytes(data))
+
+    info = probe(png)
+
+    assert info.problem is not None
+    assert "truncated or corrupt" in info.problem

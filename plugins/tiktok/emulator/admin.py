@@ -16,6 +16,8 @@ API), so never expose an emulator beyond loopback.
   ``{"publish_id", "public"?}``; ``POST /_emulator/fail_next`` ``{"reason"}``;
   ``POST /_emulator/authorization/remove`` ``{"open_id", "reason"?}``.
 - ``POST /_emulator/config``: set simple knobs (see :data:`SETTABLE`).
+- ``PUT``/``GET /_emulator/media/{name}``: the emulator's media host (:mod:`.media_host`).
+- ``GET /_emulator/``: this list, as JSON (every admin route with its method).
 """
 
 from __future__ import annotations
@@ -146,8 +148,19 @@ async def config(request: web.Request) -> web.Response:
     return web.json_response({})
 
 
+async def index(request: web.Request) -> web.Response:
+    """Every admin route, so the address the ``crosspost emulator`` banner prints answers."""
+    routes = sorted({(info.method, info.get_info().get("path") or info.get_info().get("formatter", ""))
+                     for info in request.app.router.routes()
+                     if (info.name or "").startswith("admin:") and info.method != "HEAD"},
+                    key=lambda route: (route[1], route[0]))
+    return web.json_response({"docs": "docs/tiktok.md#the-emulators-admin-api",
+                              "routes": [{"method": method, "path": path} for method, path in routes]})
+
+
 def add_admin_routes(app: web.Application) -> None:
     routes: list[tuple[str, str, Handler]] = [
+        ("GET", "/_emulator/", index),
         ("POST", "/_emulator/creators", add_creator),
         ("GET", "/_emulator/creators", list_creators),
         ("GET", "/_emulator/published", published),
@@ -165,5 +178,5 @@ def add_admin_routes(app: web.Application) -> None:
         ("POST", "/_emulator/config", config),
     ]
     for method, path, handler in routes:
-        name = f"admin:{method.lower()}-" + path.removeprefix("/_emulator/").replace("/", "_")
+        name = f"admin:{method.lower()}-" + (path.removeprefix("/_emulator/").replace("/", "_") or "index")
         app.router.add_route(method, path, _guard(handler), name=name)

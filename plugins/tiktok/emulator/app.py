@@ -20,12 +20,13 @@ import aiohttp
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from . import oauth, posting, upload
+from . import analytics, oauth, posting, upload
 from .access import SESSION, STATE, bearer
 from .admin import add_admin_routes
 from .envelope import ApiError, OAuthError, api_error_response, oauth_error_response
 from .faults import FaultRule
 from .identifiers import token_fingerprint
+from .media_host import add_media_routes
 from .records import RequestRecord
 from .state import EmulatorState
 from .webhooks import WebhookSender
@@ -53,7 +54,9 @@ def make_app(state: EmulatorState) -> web.Application:
     router.add_post("/v2/oauth/token/", oauth.token, name="token")
     router.add_post("/v2/oauth/revoke/", oauth.revoke, name="revoke")
     router.add_get("/v2/user/info/", oauth.user_info, name="user_info")
+    analytics.add_routes(router)
     add_admin_routes(app)
+    add_media_routes(app)
     app.cleanup_ctx.append(_outbound_session)
     return app
 

@@ -25,6 +25,7 @@ import yarl
 from aiohttp import web
 
 from .access import authorize, invalid, state_of
+from .analytics import user_stats
 from .envelope import ApiError, OAuthError, api_response
 from .records import AuthCode, Creator
 from .state import EmulatorState
@@ -186,6 +187,6 @@ async def user_info(request: web.Request) -> web.Response:
         "avatar_url_100": creator.avatar_url, "avatar_large_url": creator.avatar_url,
         "display_name": creator.nickname, "bio_description": "", "is_verified": False,
         "profile_deep_link": f"https://vm.tiktok.com/@{creator.username}", "username": creator.username,
-        "follower_count": 0, "following_count": 0, "likes_count": 0, "video_count": 0,
+        **user_stats(state, creator.open_id),
     }
     return api_response(state.log_id(), {"user": {f: values[f] for f in fields}})

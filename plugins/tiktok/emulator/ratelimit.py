@@ -23,6 +23,8 @@ DEFAULT_LIMITS: dict[str, int] = {
     "creator_info": 20,
     "status": 30,
     "user_info": 600,
+    "video_query": 600,
+    "video_list": 600,
 }
 """Requests per minute per access token (tiktok-api.md §6); cancel has no documented limit."""
 

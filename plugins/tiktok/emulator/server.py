@@ -13,6 +13,7 @@ from types import TracebackType
 from aiohttp import web
 
 from .app import make_app
+from .media_host import media_prefix
 from .state import EmulatorState
 
 
@@ -33,7 +34,14 @@ class EmulatorServer:
         host = f"[{self.host}]" if ":" in self.host else self.host  # IPv6 literals need brackets
         return f"http://{host}:{self.port}"
 
+    @property
+    def media_url(self) -> str:
+        """Where the emulator's own media host serves files (a prefix it counts as verified)."""
+        return media_prefix(self.base_url)
+
     async def start(self) -> None:
+        """Serve; the emulator's media prefix joins ``state.verified_url_prefixes`` (a media
+        host TikTok would not trust is no use), unless a config call replaces that list."""
         if self._runner is not None:
             return
         runner = web.AppRunner(make_app(self.state), access_log=None, handle_signals=False)
@@ -46,6 +54,8 @@ class EmulatorServer:
             raise
         self._runner = runner
         self.port = int(runner.addresses[0][1])
+        if self.media_url not in self.state.verified_url_prefixes:
+            self.state.verified_url_prefixes = (*self.state.verified_url_prefixes, self.media_url)
 
     async def close(self) -> None:
         runner, self._runner = self._runner, None
