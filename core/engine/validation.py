@@ -139,9 +139,11 @@ class Preparer:
         """All checks for one resolved target. Raises :class:`InvalidPost` (fields not
         prefixed) or the platform's own errors."""
         narrowed = await self.narrow(post, target, platform)
-        general = [*await self._rt.hooks.check_post(narrowed, target), *platform.generic_problems(narrowed),
-                   *media_url_problems(narrowed, AllowList.from_settings(self._rt.settings))]
-        validation = await self._platform_checks(narrowed, platform, ctx, general)
+        unsafe = media_url_problems(narrowed, AllowList.from_settings(self._rt.settings))
+        general = [*await self._rt.hooks.check_post(narrowed, target), *platform.generic_problems(narrowed), *unsafe]
+        # A media URL aimed at this machine or its network never reaches the platform's checks,
+        # not even a read-only call: the post is refused as it stands.
+        validation = Validation() if unsafe else await self._platform_checks(narrowed, platform, ctx, general)
         problems = one_per_field(general, validation.problems)
         if problems:
             raise InvalidPost(problems)

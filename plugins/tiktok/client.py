@@ -68,8 +68,9 @@ class EndpointLimit:
     name: str
     limit: int
     window: float = 60.0
-    margin: float = RATE_MARGIN
-    """Seconds of safety added to ``window`` (clock skew between processes and TikTok)."""
+    margin: float = 0.0
+    """Seconds of safety added to ``window`` (clock skew between processes and TikTok): the
+    Content Posting limits below use :data:`RATE_MARGIN`, where a breach costs a post a minute."""
 
     @property
     def paced_window(self) -> float:
@@ -77,11 +78,11 @@ class EndpointLimit:
         return self.window + self.margin
 
 
-CREATOR_INFO_LIMIT = EndpointLimit(name="creator_info", limit=20)
-INIT_LIMIT = EndpointLimit(name="init", limit=6)
+CREATOR_INFO_LIMIT = EndpointLimit(name="creator_info", limit=20, margin=RATE_MARGIN)
+INIT_LIMIT = EndpointLimit(name="init", limit=6, margin=RATE_MARGIN)
 """Shared by video, inbox and photo inits (each is 6/min; sharing one budget is the safe side)."""
-STATUS_LIMIT = EndpointLimit(name="status", limit=30)
-CANCEL_LIMIT = EndpointLimit(name="cancel", limit=6)
+STATUS_LIMIT = EndpointLimit(name="status", limit=30, margin=RATE_MARGIN)
+CANCEL_LIMIT = EndpointLimit(name="cancel", limit=6, margin=RATE_MARGIN)
 """Undocumented; assumed no looser than init."""
 
 
