@@ -251,25 +251,30 @@ class Hub:
         once, however soon it is due: a worker publishes it, or pass ``wait=True`` to wait here
         for its time and run it. ``allow_past``: see :meth:`submit`."""
         unsubscribe = self.subscribe(progress) if progress is not None else None
-        waiting = {JobStatus.QUEUED, *((JobStatus.SCHEDULED, JobStatus.DEFERRED) if wait else ())}
         checked: dict[str, PreparedTarget] = {}
         try:
             record, checked = await self._submit(post, allow_past=allow_past)
             for job_id, prepared in checked.items():
                 if prepared.deferred is None:
                     self._preparer.remember(job_id, prepared)  # the first run reuses this check
-            while True:
-                await self._work(until_idle=True, concurrency=None, stop=None, post_id=record.id,
-                                 horizon=None if wait else 0.0)
-                row = await self._row(record.id)
-                due = [j.run_at for j in row.jobs if j.status in waiting]
-                if not due:
-                    return record_from_row(row)
-                await self._rt.clock.sleep(max(0.0, (min(due) - self._rt.clock.now()).total_seconds()))
+            return await self._drive(record.id, wait=wait)
         finally:
             self._preparer.forget(checked)
             if unsubscribe is not None:
                 unsubscribe()
+
+    async def _drive(self, post_id: str, *, wait: bool = False) -> PostRecord:
+        """Run the post's due jobs in this process until none is queued (with ``wait``, also until
+        its scheduled and deferred jobs ran); see :meth:`publish`."""
+        waiting = {JobStatus.QUEUED, *((JobStatus.SCHEDULED, JobStatus.DEFERRED) if wait else ())}
+        while True:
+            await self._work(until_idle=True, concurrency=None, stop=None, post_id=post_id,
+                             horizon=None if wait else 0.0)
+            row = await self._row(post_id)
+            due = [j.run_at for j in row.jobs if j.status in waiting]
+            if not due:
+                return record_from_row(row)
+            await self._rt.clock.sleep(max(0.0, (min(due) - self._rt.clock.now()).total_seconds()))
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -369,6 +374,26 @@ class Hub:
             await self._rt.hooks.post_cancelled(post_id)
             self._rt.changes.notify()
         return await self.get(post_id)
+
+    async def retry(self, post_id: str, *, wait: bool = False) -> PostRecord:
+        """Queue the post's failed targets again, due now; with ``wait``, run them in this
+        process until they are final (as :meth:`publish` does), else a worker picks them up.
+        Targets that were delivered, cancelled or are uncertain stay as they are: an uncertain
+        one may have published and needs checking first. Raises :class:`PostStateError`
+        when no target failed."""
+        row = await self._row(post_id)
+        now = self._rt.clock.now()
+        queued = await self._rt.storage.retry_failed(
+            post_id, now=now, event=NewEvent(kind="retry_requested", post_id=post_id,
+                                              data={"targets": [str(j.target) for j in row.jobs
+                                                                if j.status is JobStatus.FAILED]}))
+        if not queued:
+            raise PostStateError(f"post {post_id} is {record_from_row(row).status.value}: no target failed, "
+                                 "nothing to retry")
+        for job in queued:
+            self._emit(job, "retry")
+        self._rt.changes.notify()
+        return await self._drive(post_id) if wait else await self.get(post_id)
 
     async def _cancel_at_platform(self, job: JobRow) -> None:
         """A waiting job may hold platform-side work (an upload between retries): drop it."""

@@ -43,11 +43,14 @@ class JobStatus(enum.StrEnum):
     """The outcome cannot be known (a request that may have published got no answer, or the
     platform stopped saying): it may be live or not. Never retried, never called ``failed`` or
     ``published``; ``crosspost reconcile`` records what the user found. Stored as ``unknown``
-    since migration 6 (older rows said ``uncertain``, which still reads as this)."""
+    since migration 7 (older rows said ``uncertain``, which still reads as this)."""
     UNCERTAIN = "unknown"
     """The same state under its former name (an alias, kept for callers)."""
     FAILED = "failed"
     CANCELLED = "cancelled"
+    PARTIAL = "partial"
+    """A post's status only, never a job's: every target is final, some delivered and some failed
+    (``crosspost retry`` runs the failed ones again)."""
 
     @classmethod
     def _missing_(cls, value: object) -> JobStatus | None:

@@ -213,6 +213,14 @@ class Storage(Protocol):
         worker stops at its next save). Returns the jobs changed; terminal jobs stay as they are."""
         ...
 
+    async def retry_failed(self, post_id: str, *, now: datetime,
+                           event: NewEvent | None = None) -> list[JobRow]:
+        """Queue the post's ``failed`` jobs again, due at ``now``: attempts and error cleared, the
+        checkpoint kept (a platform resumes from it instead of redoing what it already did). Jobs
+        in any other state stay as they are. Returns the jobs queued, in target order; ``event``
+        is logged in the same transaction when any job changed."""
+        ...
+
     # -- jobs --------------------------------------------------------------------------------
 
     async def get_job(self, job_id: str) -> JobRow | None:

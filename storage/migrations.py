@@ -145,8 +145,14 @@ async def m005_metrics(db: aiosqlite.Connection) -> None:
     await _run(db, *SCHEMA)
 
 
+from crosspost.storage.serve_tables import sqlite_migration as _serve_tables  # noqa: E402
+
+MIGRATIONS.append(("m006_serve_tables", _serve_tables))
+"""``crosspost serve``'s tables (API keys, idempotency, post records, webhooks and deliveries)."""
+
+
 @migration
-async def m006_unknown_status(db: aiosqlite.Connection) -> None:
+async def m007_unknown_status(db: aiosqlite.Connection) -> None:
     # The state whose outcome cannot be known is called "unknown" where users read it (issue 12
     # item 8); it was stored as "uncertain". Old rows are renamed so a filter on the new name
     # finds them; the model still reads "uncertain" from exports of older versions.

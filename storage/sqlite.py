@@ -245,6 +245,19 @@ class SqliteStorage(SqliteShared, SqliteMetrics):
                 await self._log(db, event, now)
         return sorted((job_row(r) for r in [*stopped, *flagged]), key=lambda j: j.position)
 
+    async def retry_failed(self, post_id: str, *, now: datetime,
+                           event: NewEvent | None = None) -> list[JobRow]:
+        async with self._tx() as db:
+            queued = await self._all(
+                db, """UPDATE jobs SET status = 'queued', run_at = :now, attempts = 0, error = NULL,
+                           finished_at = NULL, lease_owner = NULL, lease_until = NULL, cancel_requested = 0,
+                           blocked_on = NULL, updated_at = :now
+                       WHERE post_id = :post_id AND status = 'failed' RETURNING *""",
+                {"post_id": post_id, "now": ts(now)})
+            if queued:
+                await self._log(db, event, now)
+        return sorted((job_row(r) for r in queued), key=lambda j: j.position)
+
     # -- jobs --------------------------------------------------------------------------------
 
     async def get_job(self, job_id: str) -> JobRow | None:

@@ -33,6 +33,10 @@ Fixtures (override the plain-value ones in your own ``conftest.py``):
 ``tiktok_emulator``
     The TikTok emulator serving on a free loopback port; script creators and faults through
     ``tiktok_emulator.state``.
+``mastodon_emulator``
+    A Mastodon emulator (one instance) on a free loopback port, on ``fake_clock``; configure its
+    limits through ``mastodon_emulator.state.config``, add accounts with
+    ``mastodon_emulator.state.add_account()``. Settings name it as ``CROSSPOST_MASTODON_INSTANCE``.
 """
 
 from __future__ import annotations
@@ -57,6 +61,7 @@ if TYPE_CHECKING:
     from crosspost.core.models import Target
     from crosspost.core.plugins import Hooks
     from crosspost.core.settings import Settings
+    from crosspost.plugins.mastodon.emulator import EmulatorServer as MastodonEmulatorServer
     from crosspost.plugins.tiktok.emulator import EmulatorServer
     from crosspost.testing.context import FakeJobContext
 
@@ -87,6 +92,9 @@ def crosspost_settings(request: pytest.FixtureRequest, tmp_path: Path,
         env.setdefault("CROSSPOST_TIKTOK_API_BASE", emulator.base_url)
         env.setdefault("CROSSPOST_TIKTOK_CLIENT_KEY", emulator.state.client_key)
         env.setdefault("CROSSPOST_TIKTOK_CLIENT_SECRET", emulator.state.client_secret)
+    if "mastodon_emulator" in request.fixturenames:
+        mastodon: MastodonEmulatorServer = request.getfixturevalue("mastodon_emulator")
+        env.setdefault("CROSSPOST_MASTODON_INSTANCE", mastodon.base_url)
     data_dir = tmp_path / "crosspost-data"
     data_dir.mkdir(exist_ok=True)
     return isolated_settings(data_dir, env)
@@ -157,4 +165,12 @@ async def tiktok_emulator(fake_clock: FakeClock) -> AsyncIterator[EmulatorServer
     from crosspost.plugins.tiktok.emulator import EmulatorServer, EmulatorState
 
     async with EmulatorServer(EmulatorState(clock=fake_clock.timestamp)) as server:
+        yield server
+
+
+@async_fixture
+async def mastodon_emulator(fake_clock: FakeClock) -> AsyncIterator[MastodonEmulatorServer]:
+    from crosspost.plugins.mastodon.emulator import EmulatorServer, EmulatorState
+
+    async with EmulatorServer(EmulatorState(clock=fake_clock)) as server:
         yield server

@@ -48,7 +48,8 @@ def test_a_built_wheel_imports_the_same_way_in_a_fresh_venv(tmp_path: Path) -> N
     folders = dict.fromkeys([sysconfig.get_path("purelib"), *(p for p in sys.path if p.endswith("-packages"))])
     Path(site, "test-deps.pth").write_text("".join(f"{f}\n" for f in folders))
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    code = ("import crosspost.core, crosspost.storage, crosspost.plugins.tiktok, crosspost.testing;"
+    code = ("import crosspost.core, crosspost.storage, crosspost.plugins.tiktok, crosspost.plugins.mastodon,"
+            " crosspost.plugins.mastodon.emulator, crosspost.testing;"
             "print(crosspost.core.__file__)")
     out = subprocess.run([str(python), "-c", code], check=True, capture_output=True, text=True,
                          env=env, cwd=tmp_path).stdout
@@ -60,6 +61,7 @@ def test_a_built_wheel_imports_the_same_way_in_a_fresh_venv(tmp_path: Path) -> N
     plugins = subprocess.run([str(python), "-c", _PLUGINS_FROM_THE_WHEEL], check=True, capture_output=True,
                              text=True, env=env, cwd=tmp_path).stdout.split()
     assert plugins == ["bluesky=crosspost.plugins.bluesky.plugin:builtin",
+                       "mastodon=crosspost.plugins.mastodon.plugin:builtin",
                        "puthost=crosspost.plugins.puthost.plugin:builtin",
                        "s3host=crosspost.plugins.s3host.plugin:builtin",
                        "tiktok=crosspost.plugins.tiktok.plugin:builtin"]

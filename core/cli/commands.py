@@ -11,9 +11,10 @@ from crosspost.core.hookspecs import hookimpl
 @hookimpl
 def register_commands(cli: click.Group) -> None:
     """post, list/status/reschedule/cancel/worker, accounts, plugins, config, demo, emulator,
-    webhooks, migrate/export/import, completion, stats, dashboard, reconcile."""
+    webhooks, migrate/export/import, completion, stats, dashboard, serve, api-keys, reconcile."""
     from crosspost.core.cli import (
         accounts,
+        api_keys_cmd,
         completion,
         config_cmd,
         dashboard_cmd,
@@ -23,12 +24,13 @@ def register_commands(cli: click.Group) -> None:
         plugins_cmd,
         post,
         reconcile,
+        serve_cmd,
         stats_cmd,
         storage_cmd,
         webhooks_cmd,
     )
 
     for module in (post, jobs, accounts, plugins_cmd, config_cmd, demo, emulator_cmd, webhooks_cmd, storage_cmd,
-                   completion, stats_cmd, dashboard_cmd, reconcile):
+                   completion, stats_cmd, dashboard_cmd, serve_cmd, api_keys_cmd, reconcile):
         for command in module.COMMANDS:
             cli.add_command(command)

@@ -1,4 +1,4 @@
-"""Stored posts and the worker: ``list``, ``status``, ``reschedule``, ``cancel``, ``worker``.
+"""Stored posts and the worker: ``list``, ``status``, ``reschedule``, ``cancel``, ``retry``, ``worker``.
 
 Like a hosted service's GET/PUT/DELETE on a post, all through the library's Hub.
 """
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
     from crosspost.core.hub import PostRecord
 
-STATUSES = [s.value for s in JobStatus]
+STATUSES = [s.value for s in JobStatus if s is not JobStatus.PARTIAL]  # partial: a post's state, no job's
 
 
 def _when(record: PostRecord) -> str:
@@ -116,6 +116,27 @@ async def cancel(post_id: str) -> None:
 
 
 @click.command()
+@click.argument("post_id", metavar="ID")
+@click.option("--wait/--no-wait", default=True, show_default=True,
+              help="Run the retried targets in this process until they finish (else a worker runs them).")
+@global_options()
+@async_command
+async def retry(post_id: str, wait: bool) -> None:
+    """Run a post's failed targets again; delivered targets are not posted twice.
+
+    Exits 1 when a target still failed, like `crosspost post`.
+    """
+    out = state().output
+    async with open_hub() as hub:
+        record = await hub.retry(post_id, wait=wait)
+    if out.json:
+        out.data(record_details(record))
+    else:
+        out.record(record, heading="Retried post")
+    raise click.exceptions.Exit(exit_code(record))
+
+
+@click.command()
 @click.option("--until-idle", is_flag=True,
               help="Return once nothing is queued or running and nothing is due within 60 s.")
 @click.option("--concurrency", type=click.IntRange(1), metavar="N",
@@ -142,4 +163,4 @@ async def worker(until_idle: bool, concurrency: int | None) -> None:
              else "Nothing left to do.")
 
 
-COMMANDS = [list_posts, status, reschedule, cancel, worker]
+COMMANDS = [list_posts, status, reschedule, cancel, retry, worker]

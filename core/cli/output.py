@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 STATUS_STYLE: Mapping[str, str] = {
     "published": "green", "inbox": "green", "scheduled": "cyan", "queued": "cyan",
     "deferred": "yellow", "uncertain": "yellow", "failed": "red", "cancelled": "dim",
+    "partial": "yellow",
 }
 
 

@@ -1,9 +1,10 @@
 """Posts as callers see them: a :class:`PostRecord` built from stored rows, with one status.
 
 A post's status sums up its targets: while anything is still to do it is the most active
-target's state (running > queued > deferred > scheduled); once all are final it is ``failed``
-if any target failed, else ``uncertain`` if any needs reconciliation, ``cancelled`` if all were
-cancelled, else ``published`` (or ``inbox`` when every delivered target went to the inbox).
+target's state (running > queued > deferred > scheduled); once all are final it is ``partial``
+when some targets were delivered and others failed, ``failed`` if targets failed and none was
+delivered, else ``uncertain`` if any needs reconciliation, ``cancelled`` if all were cancelled,
+else ``published`` (or ``inbox`` when every delivered target went to the inbox).
 """
 
 from __future__ import annotations
@@ -60,10 +61,12 @@ def aggregate_status(statuses: Iterable[JobStatus]) -> JobStatus:
     for status in _ACTIVE_ORDER:
         if status in found:
             return status
+    delivered = [s for s in found if s in (JobStatus.PUBLISHED, JobStatus.INBOX)]
+    if JobStatus.FAILED in found and delivered:
+        return JobStatus.PARTIAL
     for status in (JobStatus.FAILED, JobStatus.UNCERTAIN):
         if status in found:
             return status
-    delivered = [s for s in found if s in (JobStatus.PUBLISHED, JobStatus.INBOX)]
     if not delivered:
         return JobStatus.CANCELLED
     return JobStatus.INBOX if all(s is JobStatus.INBOX for s in delivered) else JobStatus.PUBLISHED

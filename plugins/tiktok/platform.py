@@ -22,13 +22,15 @@ upload completed, or TikTok's status says FAILED with a reason a retry can fix.
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import attrs
 
 from crosspost.core.errors import ConfigError, DailyCapReached, InvalidPost, PlatformError
+from crosspost.core.importers import ImportedOptions
 from crosspost.core.media import MediaInfo
 from crosspost.core.metrics import AccountMetrics, MetricRef, MetricsContext, MetricSnapshot, ResolvedPost
 from crosspost.core.models import MediaKind, Post
@@ -91,6 +93,12 @@ class TikTokPlatform(TikTokAccounts, Platform):
         self.poll = poll or PollPolicy()
         self.rng = rng or random.Random()
         self._creators: dict[str, tuple[float, CreatorInfo]] = {}
+
+    def import_settings(self, service: str, block: Mapping[str, Any]) -> ImportedOptions | None:
+        """A hosted service's TikTok block as ``target_options.tiktok`` (see ``service_settings``)."""
+        from crosspost.plugins.tiktok.service_settings import import_settings
+
+        return import_settings(service, block)
 
     def poll_policy(self, settings: Settings) -> PollPolicy:
         """``CROSSPOST_TIKTOK_POLL_SECONDS`` as a fixed interval when set (the emulator's demo),

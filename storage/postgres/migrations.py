@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import attrs
 
 from crosspost.storage.postgres.metrics import STATEMENTS as METRIC_STATEMENTS
+from crosspost.storage.postgres.serve import STATEMENTS as SERVE_STATEMENTS
 
 if TYPE_CHECKING:
     from crosspost.storage.postgres.rows import Conn
@@ -124,9 +125,10 @@ MIGRATIONS: tuple[Migration, ...] = (
         "CREATE INDEX jobs_publish_id ON jobs (publish_id, created_at) WHERE publish_id IS NOT NULL",
     )),
     Migration(name="0005_metrics", statements=METRIC_STATEMENTS),
+    Migration(name="0006_serve_tables", statements=SERVE_STATEMENTS),
     # The outcome that cannot be known is called "unknown" where users read it; it was stored as
     # "uncertain" (the model still reads that from exports of older versions).
-    Migration(name="0006_unknown_status", statements=(
+    Migration(name="0007_unknown_status", statements=(
         "UPDATE jobs SET status = 'unknown' WHERE status = 'uncertain'",
         "UPDATE events SET kind = 'unknown' WHERE kind = 'uncertain'",
     )),

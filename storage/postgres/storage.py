@@ -219,6 +219,19 @@ class PostgresStorage(SharedState, BulkImport, PostgresMetrics):
                 await log_event(conn, event, now)
         return sorted((job_row(r) for r in [*stopped, *flagged]), key=lambda j: j.position)
 
+    async def retry_failed(self, post_id: str, *, now: datetime,
+                           event: NewEvent | None = None) -> list[JobRow]:
+        async with self._tx() as conn:
+            queued = await conn.fetch(
+                """UPDATE jobs SET status = 'queued', run_at = $2, attempts = 0, error = NULL, finished_at = NULL,
+                       lease_owner = NULL, lease_until = NULL, cancel_requested = FALSE, blocked_on = NULL,
+                       updated_at = $2
+                   WHERE post_id = $1 AND status = 'failed' RETURNING *""", post_id, aware(now))
+            if queued:
+                await log_event(conn, event, now)
+                await self._notify(conn)
+        return sorted((job_row(r) for r in queued), key=lambda j: j.position)
+
     # -- jobs --------------------------------------------------------------------------------
 
     async def get_job(self, job_id: str) -> JobRow | None:

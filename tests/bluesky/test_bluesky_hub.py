@@ -74,7 +74,9 @@ async def test_one_post_to_tiktok_and_bluesky_with_overrides_is_published_to_bot
 def test_the_plugin_adds_crosspost_bluesky_emulator() -> None:
     from crosspost.plugins.bluesky import plugin
 
-    cli = click.Group(name="crosspost")
+    # As the real root has it: click caches a command's help option on first use, so a root
+    # without -h would change how `crosspost bluesky --help` renders for later tests.
+    cli = click.Group(name="crosspost", context_settings={"help_option_names": ["-h", "--help"]})
     plugin.register_commands(cli)
     result = CliRunner().invoke(cli, ["bluesky", "emulator", "--help"])
     assert result.exit_code == 0

@@ -50,3 +50,4 @@ def test_demo_json_is_one_object_listing_every_post(tmp_path: os.PathLike[str]) 
     assert by_platform["tiktok"] == ["published", "published", "inbox", "published"]
     # every bundled platform's emulator shows its own posts beside TikTok's
     assert by_platform["bluesky"] == ["published"] * 4
+    assert by_platform["mastodon"] == ["published", "published"]

@@ -138,7 +138,7 @@ async def test_rows_stored_as_uncertain_read_and_filter_as_unknown_after_the_mig
 
 
 def migration_name(backend: str) -> str:
-    return "m006_unknown_status" if backend == "sqlite" else "0006_unknown_status"
+    return "m007_unknown_status" if backend == "sqlite" else "0007_unknown_status"
 
 
 async def as_an_older_version_left_it(db_url: str, backend: str) -> None:
@@ -146,7 +146,7 @@ async def as_an_older_version_left_it(db_url: str, backend: str) -> None:
     if backend == "sqlite":
         with sqlite3.connect(db_url) as db:
             db.execute("UPDATE jobs SET status = 'uncertain'")
-            db.execute("DELETE FROM _crosspost_migrations WHERE name = 'm006_unknown_status'")
+            db.execute("DELETE FROM _crosspost_migrations WHERE name = 'm007_unknown_status'")
         return
     import asyncpg
 
@@ -155,7 +155,7 @@ async def as_an_older_version_left_it(db_url: str, backend: str) -> None:
     conn = await asyncpg.connect(split_url(db_url)[0])
     try:
         await conn.execute("UPDATE jobs SET status = 'uncertain'")
-        await conn.execute("DELETE FROM crosspost_migrations WHERE name = '0006_unknown_status'")
+        await conn.execute("DELETE FROM crosspost_migrations WHERE name = '0007_unknown_status'")
     finally:
         await conn.close()
 

@@ -207,8 +207,10 @@ def test_schedule_must_be_unambiguous(changes, field):
     assert [p.field for p in caught.value.problems] == [field]
 
 
-def test_late_settings_contradicting_top_level_settings_are_a_problem():
-    payload = {**SEEDS["late_node"], "tiktokSettings": {"privacy_level": "SELF_ONLY"}}
-    with pytest.raises(InvalidPost) as caught:
-        import_request(payload)
-    assert caught.value.problems[0].field == "platforms[0].platformSpecificData.tiktokSettings.privacy_level"
+def test_late_target_settings_override_top_level_settings_with_a_note():
+    """Late's documented merge rule: root tiktokSettings go into every TikTok target, target values win."""
+    payload = {**SEEDS["late_node"], "tiktokSettings": {"privacy_level": "SELF_ONLY", "draft": True}}
+    result = import_with_notes(payload)
+    assert result.request["target_options"]["tiktok"]["privacy_level"] == "PUBLIC_TO_EVERYONE"
+    assert result.request["target_options"]["tiktok"]["draft"] is True
+    assert any("privacy_level overrides tiktokSettings.privacy_level" in note for note in result.notes)
