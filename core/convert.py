@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import re
+import urllib.parse
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -86,7 +87,7 @@ def _media_problems(value: object, at: str) -> list[Problem]:
     kind = value.get("type")
     if kind is None:
         problems.append(Problem(field=f"{at}.type", message="required: 'video' or 'image'"))
-    elif kind not in {k.value for k in MediaKind}:
+    elif not isinstance(kind, str) or kind not in {k.value for k in MediaKind}:
         problems.append(Problem(field=f"{at}.type",
                                 message=f"expected 'video' or 'image', got {kind!r}"))
     if ("path" in value) == ("url" in value):
@@ -94,9 +95,44 @@ def _media_problems(value: object, at: str) -> list[Problem]:
     for key in ("path", "url"):
         if key in value and (not isinstance(value[key], str) or not value[key]):
             problems.append(Problem(field=f"{at}.{key}", message="expected a non-empty string"))
+    if isinstance(value.get("path"), str) and value["path"]:
+        problems.extend(_path_problems(value["path"], f"{at}.path"))
+    if isinstance(value.get("url"), str) and value["url"]:
+        problems.extend(_url_problems(value["url"], f"{at}.url"))
     if "alt" in value and value["alt"] is not None and not isinstance(value["alt"], str):
         problems.append(Problem(field=f"{at}.alt", message="expected a string (the media's alternative text)"))
     return problems
+
+
+def _path_problems(path: str, at: str) -> list[Problem]:
+    if "\x00" in path:
+        return [Problem(field=at, message="a file path cannot contain a null byte (\\u0000)")]
+    return []
+
+
+def _url_problems(url: str, at: str) -> list[Problem]:
+    """A media URL crosspost could fetch or hand on: absolute http(s) with a host. Local files go
+    in ``path``; loopback and private hosts are refused later, at validation, unless
+    ``CROSSPOST_ALLOW_HOSTS`` permits them (that needs the settings)."""
+    if any(ord(c) < 0x20 or c == "\x7f" for c in url) or url != url.strip():
+        return [Problem(field=at, message="a URL cannot contain spaces or control characters at its ends, "
+                                          "or control characters anywhere")]
+    try:
+        parts = urllib.parse.urlsplit(url)
+        parts.port  # noqa: B018 - raises for a port that is not a number
+    except ValueError as exc:
+        return [Problem(field=at, message=f"not a valid URL ({exc})")]
+    scheme = parts.scheme.lower()
+    if scheme == "file":
+        return [Problem(field=at, message="file:// URLs are not fetched; give a local file as 'path' instead")]
+    if not scheme or not parts.netloc:
+        return [Problem(field=at, message="expected an absolute http:// or https:// URL; for a local file use "
+                                          "'path' instead of 'url'")]
+    if scheme not in ("http", "https"):
+        return [Problem(field=at, message=f"only http:// and https:// media URLs are accepted, not {scheme}://")]
+    if not parts.hostname:
+        return [Problem(field=at, message="the URL has no host")]
+    return []
 
 
 def _unstructure_media(media: Media) -> dict[str, Any]:
@@ -117,6 +153,9 @@ def post_from_dict(data: object, *, base: Path | None = None) -> Post:
     """
     if not isinstance(data, Mapping):
         raise InvalidPost([Problem(field="", message="expected a JSON object")])
+    scanned = text_problems(data)
+    if scanned:
+        raise InvalidPost(scanned)  # nothing further is read from a value that is not clean JSON text
     problems = _shape_problems(data)
     post: Post | None = None
     try:
@@ -167,7 +206,64 @@ def _shape_problems(data: Mapping[str, Any]) -> list[Problem]:
             if not isinstance(value, Mapping):
                 problems.append(Problem(field=f"target_options.{name}",
                                         message="expected an object of options"))
+            else:
+                problems.extend(_override_problems(value, f"target_options.{name}"))
     return problems
+
+
+def _override_problems(options: Mapping[str, Any], at: str) -> list[Problem]:
+    """A platform's ``content`` and ``media`` overrides must have the shape of the post's own:
+    a malformed override is an error, never silently ignored (issue 19)."""
+    problems: list[Problem] = []
+    if "content" in options and not isinstance(options["content"], str):
+        problems.append(Problem(field=f"{at}.content", message=(
+            f"expected a string (this platform's caption), got {type(options['content']).__name__}")))
+    if "media" in options:
+        media = options["media"]
+        if not isinstance(media, list):
+            problems.append(Problem(field=f"{at}.media", message="expected a list of media objects"))
+        else:
+            for i, item in enumerate(media):
+                problems.extend(_media_problems(item, f"{at}.media[{i}]"))
+    return problems
+
+
+MAX_DEPTH = 32
+"""Deepest nesting a request may have: real requests stay under 6 levels, and a deeper one (a
+10,000-deep array) would only exhaust the recursion of the code that reads it."""
+
+
+def text_problems(data: object) -> list[Problem]:
+    """Problems no later check should meet: nesting deeper than :data:`MAX_DEPTH`, keys that are not
+    strings, and strings that are not valid Unicode text (lone surrogates such as ``"\\ud800"``,
+    which JSON escapes allow but no encoder can write). Iterative, so any depth is safe to scan."""
+    problems: list[Problem] = []
+    stack: list[tuple[object, str, int]] = [(data, "", 0)]
+    while stack and len(problems) < 20:
+        value, at, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            problems.append(Problem(field=at, message=f"nested deeper than {MAX_DEPTH} levels"))
+            continue
+        if isinstance(value, str):
+            if _SURROGATE.search(value):
+                problems.append(Problem(field=at, message=(
+                    "not valid Unicode text: it holds a lone surrogate (an unpaired \\ud800-\\udfff escape)")))
+        elif isinstance(value, Mapping):
+            for key, item in value.items():
+                if not isinstance(key, str):
+                    problems.append(Problem(field=at, message=f"object keys must be strings, not {key!r}"))
+                    continue
+                child = f"{at}.{key}" if at else key
+                if _SURROGATE.search(key):
+                    problems.append(Problem(field=child, message="the key is not valid Unicode text"))
+                    continue
+                stack.append((item, child, depth + 1))
+        elif isinstance(value, list | tuple):
+            stack.extend((item, f"{at}[{i}]", depth + 1) for i, item in enumerate(value))
+    return sorted(problems, key=lambda p: p.field)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _problems_from(exc: cattrs.BaseValidationError, known: list[Problem]) -> list[Problem]:
@@ -243,3 +339,41 @@ def error_info(exc: BaseException) -> ErrorInfo:
     if isinstance(exc, CrosspostError):
         return ErrorInfo(code=exc.code, message=str(exc))
     return ErrorInfo(code="internal", message=f"{type(exc).__name__}: {exc}")
+
+
+def nesting_problem(text: str) -> Problem | None:
+    """The JSON path where ``text`` (JSON) nests deeper than :data:`MAX_DEPTH`, found by scanning
+    brackets outside strings, before any parser recurses into it; None when it does not."""
+    stack: list[list[Any]] = []  # per open container: its kind, and the key or index being read
+    last = ""
+    i, end = 0, len(text)
+    while i < end:
+        char = text[i]
+        if char == '"':
+            j = i + 1
+            while j < end and text[j] != '"':
+                j += 2 if text[j] == "\\" else 1
+            last, i = text[i + 1:j], j + 1
+            continue
+        if char in "[{":
+            if len(stack) > MAX_DEPTH:
+                return Problem(field=_scan_path(stack), message=f"nested deeper than {MAX_DEPTH} levels")
+            stack.append(["[", 0] if char == "[" else ["{", None])
+        elif char in "]}" and stack:
+            stack.pop()
+        elif char == ":" and stack and stack[-1][0] == "{":
+            stack[-1][1] = last
+        elif char == "," and stack and stack[-1][0] == "[":
+            stack[-1][1] += 1
+        i += 1
+    return None
+
+
+def _scan_path(stack: list[list[Any]]) -> str:
+    path = ""
+    for kind, at in stack:
+        if kind == "[":
+            path += f"[{at}]"
+        elif at is not None:
+            path += f".{at}" if path else str(at)
+    return path

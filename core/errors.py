@@ -155,6 +155,16 @@ class RateLimited(TransientError):
     """The platform said *too many requests*; retry after its window, not in a tight loop."""
 
 
+class StillProcessing(TransientError):
+    """The platform holds the post and is still working on it: look again after ``retry_after``.
+
+    Not a failed attempt: the engine hands the job back without spending one of its retries (a
+    long moderation must not run out the budget meant for errors and end a live post
+    ``failed``). The platform bounds the wait itself (TikTok: its 24 h window, then
+    :class:`UncertainOutcome`).
+    """
+
+
 class PermanentError(PlatformError):
     """Retrying the same request cannot help: the post or the account must change first."""
 

@@ -39,13 +39,23 @@ class JobStatus(enum.StrEnum):
     PUBLISHED = "published"
     INBOX = "inbox"
     """Delivered to the creator's drafts/inbox; the creator finishes it in the app."""
-    UNCERTAIN = "uncertain"
-    """A request that may have published got no answer; needs reconciliation, never retried."""
+    UNKNOWN = "unknown"
+    """The outcome cannot be known (a request that may have published got no answer, or the
+    platform stopped saying): it may be live or not. Never retried, never called ``failed`` or
+    ``published``; ``crosspost reconcile`` records what the user found. Stored as ``unknown``
+    since migration 7 (older rows said ``uncertain``, which still reads as this)."""
+    UNCERTAIN = "unknown"
+    """The same state under its former name (an alias, kept for callers)."""
     FAILED = "failed"
     CANCELLED = "cancelled"
     PARTIAL = "partial"
     """A post's status only, never a job's: every target is final, some delivered and some failed
     (``crosspost retry`` runs the failed ones again)."""
+
+    @classmethod
+    def _missing_(cls, value: object) -> JobStatus | None:
+        # Rows, exports and API clients of older versions say "uncertain".
+        return cls.UNKNOWN if value == "uncertain" else None
 
     @property
     def terminal(self) -> bool:

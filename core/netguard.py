@@ -35,7 +35,8 @@ import attrs
 from aiohttp.abc import AbstractResolver, ResolveResult
 from yarl import URL
 
-from crosspost.core.errors import PermanentError, TransientError
+from crosspost.core.errors import PermanentError, Problem, TransientError
+from crosspost.core.models import Post
 from crosspost.core.settings import Settings
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -55,6 +56,7 @@ class UnsafeURL(PermanentError):
 
     def __init__(self, host: str, reason: str) -> None:
         self.host = host
+        self.reason = reason
         super().__init__(
             f"refused to fetch media from {host}: {reason}.",
             code="unsafe_url",
@@ -235,6 +237,35 @@ def check_url(url: URL, allow: AllowList) -> None:
     if str(address) != host.strip("[]").split("%", 1)[0]:
         # Legacy numeric spellings are refused even when public: they exist to dodge filters.
         raise UnsafeURL(shown, f"the host is an unusual spelling of {address}; write the address plainly")
+
+
+def media_url_problems(post: Post, allow: AllowList) -> list[Problem]:
+    """Every media URL of ``post`` that :func:`check_url` (plus the ``localhost`` names) refuses,
+    as problems at their JSON paths, for validation: refused before the post is stored or any
+    byte is sent, not at upload time. A name that only *resolves* to a private address is caught
+    when fetched (the resolver checks every answer); validation does no DNS."""
+    problems: list[Problem] = []
+    for index, item in enumerate(post.media):
+        if item.url is None:
+            continue
+        field = f"media[{index}].url"
+        try:
+            url = URL(item.url)
+            check_url(url, allow)
+            _check_local_name(url, allow)
+        except UnsafeURL as exc:
+            problems.append(Problem(field=field, message=(
+                f"{exc.reason}; for a file on this machine give 'path' instead, or, if the host is yours, "
+                f"list it in {ALLOW_HOSTS_ENV} (e.g. {ALLOW_HOSTS_ENV}=127.0.0.1:8080)")))
+        except ValueError as exc:
+            problems.append(Problem(field=field, message=f"not a valid URL ({exc})"))
+    return problems
+
+
+def _check_local_name(url: URL, allow: AllowList) -> None:
+    host = (url.raw_host or "").lower().rstrip(".")
+    if (host == "localhost" or host.endswith(".localhost")) and not allow.permits_host(host, url.port or 0):
+        raise UnsafeURL(_shown(url), "localhost is this machine (a loopback address)")
 
 
 def _shown(url: URL) -> str:

@@ -26,6 +26,8 @@ from crosspost.core.models import JobStatus, MediaKind, Post, Target
 from crosspost.core.options import OptionSpec, SettingSpec, option_problems
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     import aiohttp
 
     from crosspost.core.account_flows import AccountField, AccountInfo, LoginStart, ServiceContext
@@ -108,9 +110,20 @@ class AccountAccess(Protocol):
 class RateGate(Protocol):
     """Client-side rate limiting, shared by every job using the same key (token + endpoint)."""
 
-    async def acquire(self, key: str, *, limit: int, window: float) -> None:
+    async def acquire(self, key: str, *, limit: int, window: float) -> datetime | None:
         """Wait until one more call under ``key`` stays within ``limit`` calls per ``window``
-        seconds (a sliding window), then record the call."""
+        seconds (a sliding window), then record the call; return the instant recorded, to pass
+        to :meth:`answered` (None: the gate does not track answers)."""
+        ...
+
+    async def answered(self, key: str, *, admitted_at: datetime) -> None:
+        """The call admitted at ``admitted_at`` got its answer (or failed) now. Platforms count a
+        request on arrival, somewhere between our send and its answer, so it counts from now."""
+        ...
+
+    async def refused(self, key: str, *, limit: int, window: float) -> None:
+        """The platform answered "rate limit exceeded": treat the window as full from now on, for
+        every process sharing ``key``."""
         ...
 
     async def try_acquire(self, key: str, *, limit: int, window: float) -> float:

@@ -274,6 +274,13 @@ class Storage(Protocol):
         """Queue every job waiting on ``blocked_on`` to run now; return how many."""
         ...
 
+    async def reconcile_job(self, job_id: str, *, status: JobStatus, now: datetime, post_url: str | None = None,
+                            error: ErrorInfo | None = None, event: NewEvent | None = None) -> bool:
+        """Record what the user found for a job whose outcome was ``unknown``: ``published``
+        (with its ``post_url``) or ``failed`` (with ``error``). Only an ``unknown`` job changes
+        (False otherwise); no lease is involved, as nothing runs an unknown job."""
+        ...
+
     async def find_job_by_publish_id(self, publish_id: str) -> JobRow | None:
         """The job whose platform publish id is ``publish_id`` (the newest when several are)."""
         ...
@@ -328,6 +335,20 @@ class Storage(Protocol):
         nothing and return the seconds (from ``now``) until a slot frees. Calls are recorded in
         order: one whose ``now`` is behind the latest recorded call counts as made at that call's
         instant, so no window ever holds more than ``limit`` calls."""
+        ...
+
+    async def settle_rate(self, key: str, *, at: datetime, now: datetime) -> None:
+        """The call recorded under ``key`` at ``at`` got its answer (or failed) at ``now``: it counts
+        from then on. A platform counts a request when it *arrives*, some time between our send
+        and the answer, so the answer is the safe end to count from. The row moved is the earliest
+        at or after ``at`` (a call recorded behind a later one is recorded at that one's instant);
+        moving any row of the key later only ever admits fewer calls. No-op when there is none."""
+        ...
+
+    async def fill_rate(self, key: str, *, limit: int, window: float, now: datetime) -> None:
+        """The platform answered "rate limit exceeded": its window is full whatever we counted, and
+        we cannot know when its oldest call leaves it. So ``limit`` calls are recorded at ``now``
+        (fewer if some already are): every process sharing the key waits a whole ``window``."""
         ...
 
     async def rate_usage(self, key: str, *, window: float, now: datetime) -> int:

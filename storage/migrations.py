@@ -151,6 +151,18 @@ MIGRATIONS.append(("m006_serve_tables", _serve_tables))
 """``crosspost serve``'s tables (API keys, idempotency, post records, webhooks and deliveries)."""
 
 
+@migration
+async def m007_unknown_status(db: aiosqlite.Connection) -> None:
+    # The state whose outcome cannot be known is called "unknown" where users read it (issue 12
+    # item 8); it was stored as "uncertain". Old rows are renamed so a filter on the new name
+    # finds them; the model still reads "uncertain" from exports of older versions.
+    await _run(
+        db,
+        "UPDATE jobs SET status = 'unknown' WHERE status = 'uncertain'",
+        "UPDATE events SET kind = 'unknown' WHERE kind = 'uncertain'",
+    )
+
+
 def names() -> list[str]:
     """Every migration's name, in order (a database with all of them pending is new)."""
     return [name for name, _ in MIGRATIONS]

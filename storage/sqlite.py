@@ -332,6 +332,21 @@ class SqliteStorage(SqliteShared, SqliteMetrics):
                         updated_at = :now
                     WHERE blocked_on = :blocked_on AND status IN {_WAITING}""", params))
 
+    async def reconcile_job(self, job_id: str, *, status: JobStatus, now: datetime, post_url: str | None = None,
+                            error: ErrorInfo | None = None, event: NewEvent | None = None) -> bool:
+        if status not in (JobStatus.PUBLISHED, JobStatus.FAILED):
+            raise ValueError(f"an unknown job is reconciled as published or failed, not {status.value!r}")
+        async with self._tx() as db:
+            changed = await self._changes(
+                db, """UPDATE jobs SET status = :status, post_url = COALESCE(:post_url, post_url), error = :error,
+                           finished_at = :now, updated_at = :now
+                       WHERE id = :job_id AND status = 'unknown'""",
+                {"status": status.value, "post_url": post_url, "error": error_json(error), "now": ts(now),
+                 "job_id": job_id})
+            if changed:
+                await self._log(db, event, now)
+        return changed > 0
+
     async def find_job_by_publish_id(self, publish_id: str) -> JobRow | None:
         row = await self._query(lambda db: one(
             db, "SELECT * FROM jobs WHERE publish_id = ? ORDER BY created_at DESC, rowid DESC LIMIT 1",

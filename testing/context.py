@@ -16,6 +16,7 @@ import json
 import logging
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -62,7 +63,7 @@ class MemoryRateGate:
         """Every key acquired, in order (one entry per call)."""
         self._calls: defaultdict[str, deque[float]] = defaultdict(deque)
 
-    async def acquire(self, key: str, *, limit: int, window: float) -> None:
+    async def acquire(self, key: str, *, limit: int, window: float) -> datetime:
         calls = self._calls[key]
         while True:
             now = self.clock.monotonic()
@@ -71,7 +72,7 @@ class MemoryRateGate:
             if len(calls) < limit:
                 calls.append(now)
                 self.keys.append(key)
-                return
+                return self.clock.now()
             await self.clock.sleep(calls[0] + window - now)
 
     async def try_acquire(self, key: str, *, limit: int, window: float) -> float:
@@ -84,6 +85,24 @@ class MemoryRateGate:
             self.keys.append(key)
             return 0.0
         return calls[0] + window - now
+
+    async def answered(self, key: str, *, admitted_at: datetime) -> None:
+        """The call counts from now (its answer), as the storage gate's does."""
+        calls = self._calls[key]
+        now = self.clock.monotonic()
+        sent = now - (self.clock.now() - admitted_at).total_seconds()
+        later = [t for t in calls if t >= sent - 1e-9]
+        if later:
+            calls.remove(min(later))
+            calls.append(now)
+            self._calls[key] = deque(sorted(calls))
+
+    async def refused(self, key: str, *, limit: int, window: float) -> None:
+        """The platform's window is full: fill ours from now."""
+        calls = self._calls[key]
+        now = self.clock.monotonic()
+        while len([t for t in calls if t > now - window]) < limit:
+            calls.append(now)
 
 
 class MemoryAccountAccess:

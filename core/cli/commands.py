@@ -11,7 +11,7 @@ from crosspost.core.hookspecs import hookimpl
 @hookimpl
 def register_commands(cli: click.Group) -> None:
     """post, list/status/reschedule/cancel/worker, accounts, plugins, config, demo, emulator,
-    webhooks, migrate/export/import, completion, stats, dashboard, serve, api-keys."""
+    webhooks, migrate/export/import, completion, stats, dashboard, serve, api-keys, reconcile."""
     from crosspost.core.cli import (
         accounts,
         api_keys_cmd,
@@ -23,6 +23,7 @@ def register_commands(cli: click.Group) -> None:
         jobs,
         plugins_cmd,
         post,
+        reconcile,
         serve_cmd,
         stats_cmd,
         storage_cmd,
@@ -30,6 +31,6 @@ def register_commands(cli: click.Group) -> None:
     )
 
     for module in (post, jobs, accounts, plugins_cmd, config_cmd, demo, emulator_cmd, webhooks_cmd, storage_cmd,
-                   completion, stats_cmd, dashboard_cmd, serve_cmd, api_keys_cmd):
+                   completion, stats_cmd, dashboard_cmd, serve_cmd, api_keys_cmd, reconcile):
         for command in module.COMMANDS:
             cli.add_command(command)

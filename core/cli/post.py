@@ -126,20 +126,37 @@ def _media_item(kind: str, value: str) -> dict[str, str]:
 
 def read_request(source: str) -> tuple[dict[str, Any], Path]:
     """The request object in ``source`` (a path or ``-`` for stdin) and the folder its relative
-    media paths resolve against."""
+    media paths resolve against. Whatever the bytes, the answer is the object or an
+    :class:`InvalidPost` saying what is wrong: not UTF-8, not JSON, nested too deeply, not text."""
+    from crosspost.core.convert import nesting_problem, text_problems
+
+    name = "stdin" if source == "-" else source
     if source == "-":
-        text, base = sys.stdin.read(), Path.cwd()
+        raw, base = sys.stdin.buffer.read(), Path.cwd()
     else:
         path = Path(source)
-        text, base = path.read_text(encoding="utf-8"), path.resolve().parent
+        raw, base = path.read_bytes(), path.resolve().parent
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InvalidPost([Problem(field="", message=(
+            f"{name} is not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start}); save it as UTF-8"))]) \
+            from None
+    deep = nesting_problem(text)
+    if deep is not None:
+        raise InvalidPost([deep])
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InvalidPost([Problem(field="", message=(
-            f"{'stdin' if source == '-' else source} is not valid JSON: {exc.msg} "
-            f"at line {exc.lineno}, column {exc.colno}"))]) from None
+            f"{name} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"))]) from None
+    except RecursionError:
+        raise InvalidPost([Problem(field="", message=f"{name} is nested too deeply to be a post request")]) from None
     if not isinstance(data, dict):
         raise InvalidPost([Problem(field="", message="expected a JSON object (a post request)")])
+    problems = text_problems(data)
+    if problems:
+        raise InvalidPost(problems)
     return data, base
 
 

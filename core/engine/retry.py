@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 import attrs
 
-from crosspost.core.errors import DailyCapReached, TransientError
+from crosspost.core.errors import DailyCapReached, StillProcessing, TransientError
 
 
 @attrs.frozen(kw_only=True)
@@ -32,6 +32,10 @@ class RetryPolicy:
     """How long a daily-cap deferral lasts when the platform gives no time."""
     defer_min: float = 60.0
     """Shortest deferral, so a cap reported with a past time cannot loop."""
+    recheck_default: float = 60.0
+    """How long a job the platform is still processing waits when the platform gives no time."""
+    recheck_min: float = 1.0
+    """Shortest such wait, so a platform answering ``retry_after=0`` cannot spin a worker."""
 
     def backoff(self, attempt: int, rng: random.Random) -> float:
         """The delay before try number ``attempt + 1`` (``attempt`` >= 1 failures so far)."""
@@ -55,6 +59,12 @@ class RetryPolicy:
         if started_at is not None and (when - started_at).total_seconds() > self.max_elapsed:
             return None
         return when
+
+    def recheck_at(self, exc: StillProcessing, *, now: datetime) -> datetime:
+        """When a job the platform is still processing looks again. Not a failed attempt, so no
+        attempt or total-time bound applies here: the platform bounds the wait itself."""
+        wait = self.recheck_default if exc.retry_after is None else max(exc.retry_after, self.recheck_min)
+        return now + timedelta(seconds=wait)
 
     def defer_until(self, exc: DailyCapReached, *, now: datetime) -> datetime:
         """When a job deferred by a posting cap runs again: the platform's ``not_before``, but

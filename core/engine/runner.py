@@ -4,10 +4,12 @@
 - ``TransientError``, ``RateLimited`` or another retryable ``PlatformError``: ``queued`` again
   after full-jitter backoff (``retry_after`` as a floor); ``failed`` once attempts or total time
   run out;
+- ``StillProcessing``: ``queued`` again after its ``retry_after``, *without* spending an attempt
+  (the platform holds the post; it bounds the wait and ends it ``unknown``);
 - ``DailyCapReached``: ``deferred`` until ``not_before``, neither failed nor retried in a loop;
 - ``AuthError(needs_login=True)``: the account is flagged and the job ``deferred`` until the
   account is updated (its other jobs wait the same way instead of failing one by one);
-- ``UncertainOutcome``: ``uncertain``, never retried (``target_failed``);
+- ``UncertainOutcome``: ``unknown``, never retried (``target_failed``);
 - ``PermanentError``, ``InvalidPost``, anything else: ``failed`` with the reason (``target_failed``);
 - ``Cancelled`` from ``ctx.save``: ``cancelled`` when the user asked (``platform.cancel`` is
   called, best effort); otherwise the lease was lost and the new owner carries on alone.
@@ -35,6 +37,7 @@ from crosspost.core.errors import (
     CrosspostError,
     DailyCapReached,
     PlatformError,
+    StillProcessing,
     TransientError,
     UncertainOutcome,
 )
@@ -165,7 +168,7 @@ class JobRunner:
         ctx.emit(phase=result.status, message=result.error.message if result.error else "")
         if result.status in (JobStatus.PUBLISHED, JobStatus.INBOX):
             await rt.hooks.target_published(ctx.post_id, result)
-        elif result.status in (JobStatus.FAILED, JobStatus.UNCERTAIN):
+        elif result.status in (JobStatus.FAILED, JobStatus.UNKNOWN):
             await rt.hooks.target_failed(ctx.post_id, result)
         return True
 
@@ -189,7 +192,7 @@ class JobRunner:
         if note:
             error = ErrorInfo(code=error.code, message=f"{error.message} ({note})", retryable=error.retryable,
                               field=error.field)
-        status = JobStatus.UNCERTAIN if isinstance(exc, UncertainOutcome) else JobStatus.FAILED
+        status = JobStatus.UNKNOWN if isinstance(exc, UncertainOutcome) else JobStatus.FAILED
         await self._finish(ctx, self._result(ctx, status, warnings=tuple(ctx.warnings), error=error),
                            data={"error": error.code})
 
@@ -201,6 +204,8 @@ class JobRunner:
             await self._wait_for_login(ctx, job, exc)
         elif isinstance(exc, _NeedsLogin):
             await self._wait_for_login(ctx, job, exc)
+        elif isinstance(exc, StillProcessing):
+            await self._recheck(ctx, job, exc)
         elif isinstance(exc, PlatformError) and exc.retryable:
             await self._retry(ctx, job, exc)
         else:
@@ -236,6 +241,13 @@ class JobRunner:
         await self._release(ctx, job, status=JobStatus.QUEUED, run_at_seconds=delay, attempts=attempts,
                             error=error_info(exc), kind="retry",
                             message=f"retrying in {delay:.0f}s (attempt {attempts}): {exc}")
+
+    async def _recheck(self, ctx: RunContext, job: JobRow, exc: StillProcessing) -> None:
+        now = self._rt.clock.now()
+        when = self._rt.retry.recheck_at(exc, now=now)
+        await self._release(ctx, job, status=JobStatus.QUEUED, run_at_seconds=(when - now).total_seconds(),
+                            error=error_info(exc), kind="still_processing",
+                            message=f"checking again at {when.isoformat()}: {exc}")
 
     async def _defer(self, ctx: RunContext, job: JobRow, exc: DailyCapReached) -> None:
         now = self._rt.clock.now()

@@ -33,6 +33,7 @@ from crosspost.core.errors import (
     one_per_field,
 )
 from crosspost.core.models import Post, Target
+from crosspost.core.netguard import AllowList, media_url_problems
 from crosspost.core.platform import Platform, Validation, for_platform
 
 ContextFactory = Callable[[Platform, Target], BaseContext]
@@ -138,8 +139,11 @@ class Preparer:
         """All checks for one resolved target. Raises :class:`InvalidPost` (fields not
         prefixed) or the platform's own errors."""
         narrowed = await self.narrow(post, target, platform)
-        general = [*await self._rt.hooks.check_post(narrowed, target), *platform.generic_problems(narrowed)]
-        validation = await self._platform_checks(narrowed, platform, ctx, general)
+        unsafe = media_url_problems(narrowed, AllowList.from_settings(self._rt.settings))
+        general = [*await self._rt.hooks.check_post(narrowed, target), *platform.generic_problems(narrowed), *unsafe]
+        # A media URL aimed at this machine or its network never reaches the platform's checks,
+        # not even a read-only call: the post is refused as it stands.
+        validation = Validation() if unsafe else await self._platform_checks(narrowed, platform, ctx, general)
         problems = one_per_field(general, validation.problems)
         if problems:
             raise InvalidPost(problems)

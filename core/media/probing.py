@@ -25,7 +25,7 @@ from av.video.stream import VideoStream
 from PIL import Image, UnidentifiedImageError
 
 from crosspost.core.media.info import MediaInfo
-from crosspost.core.media.sniff import SNIFF_SIZE, MediaFormat, sniff
+from crosspost.core.media.sniff import SNIFF_SIZE, MediaFormat, NotARegularFile, read_head, sniff
 from crosspost.core.media.structure import StructureError, check_ebml, check_iso_bmff
 from crosspost.core.models import MediaKind
 
@@ -43,9 +43,7 @@ def probe(path: str | os.PathLike[str]) -> MediaInfo:
     """Describe the file at ``path`` from its bytes. Never raises; see ``MediaInfo.problem``."""
     source = Path(path)
     try:
-        with source.open("rb") as file:
-            size = os.fstat(file.fileno()).st_size
-            head = file.read(SNIFF_SIZE)
+        size, head = read_head(source, SNIFF_SIZE)  # a FIFO or device is refused, never waited on
     except OSError as exc:
         return MediaInfo.of(MediaFormat.UNKNOWN, 0, _os_problem(exc))
     info = MediaInfo.of(sniff(head), size)
@@ -63,6 +61,10 @@ async def probe_async(path: str | os.PathLike[str]) -> MediaInfo:
 
 
 def _os_problem(exc: OSError) -> str:
+    if isinstance(exc, NotARegularFile):
+        if exc.kind == "a folder":
+            return "the path is a folder, not a file"
+        return f"the path is {exc.kind}, not a regular file: media must be a regular file"
     if isinstance(exc, FileNotFoundError):
         return "the file does not exist"
     if isinstance(exc, IsADirectoryError):

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import codecs
 import enum
+import os
+import stat
 
 from crosspost.core.media.structure import EBML_MAGIC, ebml_doctype
 from crosspost.core.models import MediaKind
@@ -126,3 +128,51 @@ def _looks_like_markup(head: bytes) -> bool:
     else:
         text = sample.decode("utf-8-sig", errors="ignore")
     return text.lstrip().lower().startswith(_MARKUP_STARTS)
+
+
+class NotARegularFile(OSError):
+    """A media path that names a FIFO, socket, device or anything but a regular file.
+
+    Reading a FIFO waits for a writer forever (``crosspost post`` hung on one, issue 19), and a
+    device can be endless: media must be regular files.
+    """
+
+    def __init__(self, path: str, kind: str) -> None:
+        super().__init__(f"{path} is {kind}, not a regular file")
+        self.kind = kind
+        """What the path is instead (``a named pipe (FIFO)``, ``a folder``...)."""
+
+
+_KINDS = ((stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
+          (stat.S_ISBLK, "a block device"), (stat.S_ISDIR, "a folder"))
+
+
+def kind_of(mode: int) -> str:
+    """What a non-regular file is, for messages."""
+    return next((name for test, name in _KINDS if test(mode)), "not a regular file")
+
+
+def read_head(path: str | os.PathLike[str], limit: int = SNIFF_SIZE) -> tuple[int, bytes]:
+    """The size of the regular file at ``path`` and its first ``limit`` bytes (at most).
+
+    Opened with ``O_NONBLOCK``, so opening a FIFO returns at once instead of waiting for a
+    writer; anything but a regular file raises :class:`NotARegularFile` before a byte is read.
+    The read is bounded by ``limit`` whatever the file claims to hold.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0)
+    fd = os.open(path, flags)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise NotARegularFile(os.fspath(path), kind_of(info.st_mode))
+        chunks: list[bytes] = []
+        remaining = limit
+        while remaining > 0:
+            block = os.read(fd, remaining)
+            if not block:
+                break
+            chunks.append(block)
+            remaining -= len(block)
+        return info.st_size, b"".join(chunks)
+    finally:
+        os.close(fd)

@@ -6,8 +6,10 @@ What a caller may rely on:
 
 - Every call first waits on the shared :class:`~crosspost.core.platform.RateGate` under
   ``tiktok:{token fingerprint}:{endpoint}`` with TikTok's per-token limits (init 6, creator
-  info 20, status 30 per minute), so many jobs for one account never trip a 429. The key holds a
-  short SHA-256 fingerprint of the token, never the token.
+  info 20, status 30 per minute) over the minute plus :data:`RATE_MARGIN`, so many jobs and
+  processes for one account never trip a 429. A call counts from its send until its answer
+  (TikTok counts on arrival, in between); a ``rate_limit_exceeded`` answer fills the shared
+  window. The key holds a short SHA-256 fingerprint of the token, never the token.
 - Transient failures (5xx, 429, dropped connections, timeouts) are retried with full-jitter
   exponential backoff, bounded in attempts and total time, sleeping on the injected clock; a 429
   waits out TikTok's one-minute window. When the budget is spent the last
@@ -52,6 +54,13 @@ API_TIMEOUT = aiohttp.ClientTimeout(total=60, sock_connect=15)
 """TikTok's JSON endpoints answer in well under a second; a minute is a dead connection."""
 
 
+RATE_MARGIN = 3.0
+"""Seconds added to TikTok's one-minute window: TikTok counts a request when it arrives, by its
+clock, and several processes pace by theirs; a 7th init sent 60.0 s after the 1st by our clock
+was seen 59.9 s after it by TikTok's (issue 19). A call also counts until its answer (see
+:meth:`TikTokClient.call`), so the margin only covers skew between clocks, not latency."""
+
+
 @attrs.frozen(kw_only=True)
 class EndpointLimit:
     """TikTok's documented per-token limit for one endpoint (tiktok-api.md §6)."""
@@ -59,13 +68,21 @@ class EndpointLimit:
     name: str
     limit: int
     window: float = 60.0
+    margin: float = 0.0
+    """Seconds of safety added to ``window`` (clock skew between processes and TikTok): the
+    Content Posting limits below use :data:`RATE_MARGIN`, where a breach costs a post a minute."""
+
+    @property
+    def paced_window(self) -> float:
+        """The window crosspost paces by: TikTok's plus the margin."""
+        return self.window + self.margin
 
 
-CREATOR_INFO_LIMIT = EndpointLimit(name="creator_info", limit=20)
-INIT_LIMIT = EndpointLimit(name="init", limit=6)
+CREATOR_INFO_LIMIT = EndpointLimit(name="creator_info", limit=20, margin=RATE_MARGIN)
+INIT_LIMIT = EndpointLimit(name="init", limit=6, margin=RATE_MARGIN)
 """Shared by video, inbox and photo inits (each is 6/min; sharing one budget is the safe side)."""
-STATUS_LIMIT = EndpointLimit(name="status", limit=30)
-CANCEL_LIMIT = EndpointLimit(name="cancel", limit=6)
+STATUS_LIMIT = EndpointLimit(name="status", limit=30, margin=RATE_MARGIN)
+CANCEL_LIMIT = EndpointLimit(name="cancel", limit=6, margin=RATE_MARGIN)
 """Undocumented; assumed no looser than init."""
 
 
@@ -245,10 +262,19 @@ class TikTokClient:
         token = await self.tokens.access_token()
         refreshed = False
         while True:
-            await self.rate.acquire(rate_key(token, endpoint), limit=endpoint.limit, window=endpoint.window)
+            key = rate_key(token, endpoint)
+            admitted = await self.rate.acquire(key, limit=endpoint.limit, window=endpoint.paced_window)
             try:
-                return await self._send(request, token, endpoint=endpoint, may_publish=may_publish)
+                try:
+                    return await self._send(request, token, endpoint=endpoint, may_publish=may_publish)
+                finally:
+                    if admitted is not None:
+                        # It counts from its send until its answer (TikTok counted it on arrival).
+                        await self.rate.answered(key, admitted_at=admitted)
             except PlatformError as err:
+                if isinstance(err, RateLimited):
+                    # TikTok's count beats ours: every process sharing this token waits a window.
+                    await self.rate.refused(key, limit=endpoint.limit, window=endpoint.paced_window)
                 if err.code == "access_token_invalid" and not refreshed:
                     refreshed = True
                     token = await self.tokens.refreshed(token)

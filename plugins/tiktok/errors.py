@@ -340,6 +340,7 @@ def still_processing_error(publish_id: str, waited_s: float) -> UncertainOutcome
     return UncertainOutcome(
         f"TikTok was still processing the post after {waited_s:.0f} s (publish_id {publish_id}).",
         code="still_processing", platform=PLATFORM,
-        hint="For large videos this can be normal. Check the post status again in a few minutes, or "
-             "look at the creator's profile in the TikTok app, before posting again.",
+        hint="For large videos this can be normal, and TikTok may still publish it: look at the creator's "
+             "profile in the TikTok app before posting again, then record what you find with "
+             "`crosspost reconcile ID --published URL` or `crosspost reconcile ID --failed`.",
     )

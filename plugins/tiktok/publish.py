@@ -29,6 +29,7 @@ from crosspost.core.errors import (
     PermanentError,
     PlatformError,
     Problem,
+    StillProcessing,
     TransientError,
     UncertainOutcome,
 )
@@ -61,7 +62,7 @@ from crosspost.plugins.tiktok.requests import (
     photo_init_request,
     video_init_request,
 )
-from crosspost.plugins.tiktok.status import PublishStatus, post_url
+from crosspost.plugins.tiktok.status import PROCESSING_UPLOAD, PublishStatus, post_url
 from crosspost.plugins.tiktok.upload import ChunkUploader, UploadTarget
 
 if TYPE_CHECKING:
@@ -108,6 +109,27 @@ def lost_pull_init() -> UncertainOutcome:
     )
 
 
+def uploaded_of(status: PublishStatus, size: int) -> int | None:
+    """Bytes of a FILE_UPLOAD TikTok holds by its status answer: all of them once it is past
+    uploading (published, in the inbox); None when it does not say (a status name TikTok does not
+    document says nothing either)."""
+    if status.terminal:
+        return size
+    return status.uploaded_bytes if status.status in ("", PROCESSING_UPLOAD) else None
+
+
+def unknown_upload(publish_id: str, refusal: PermanentError | None) -> UncertainOutcome:
+    """TikTok refused a re-sent last chunk and its status does not say whether it holds the video."""
+    why = f" (it refused the re-sent last chunk: {refusal.code})" if refusal is not None else ""
+    return UncertainOutcome(
+        "crosspost's upload was interrupted after the last chunk may have reached TikTok, and TikTok does "
+        f"not say whether it holds the whole video{why}; it may still publish it, so it was not sent again.",
+        code="upload_unknown", platform=PLATFORM,
+        hint=(f"Check the account's recent posts in the TikTok app (publish_id {publish_id}), then record what "
+              "you find: `crosspost reconcile ID --published URL` or `crosspost reconcile ID --failed`."),
+    )
+
+
 class PublishRun:
     """Carries one run of ``publish`` from wherever the checkpoint says the job stands."""
 
@@ -140,7 +162,7 @@ class PublishRun:
         phase = self.cp.get("phase")
         if self.cp.get("publish_id"):
             if phase == "uploading":
-                await self._upload()
+                await self._upload(resumed=True)
             return await self._poll()
         if phase == "init_sent" and self.cp.get("route") != "file":
             raise lost_pull_init()
@@ -261,24 +283,32 @@ class PublishRun:
 
     # -- upload ----------------------------------------------------------------------------------
 
-    async def _upload(self) -> None:
-        """Send the chunks not yet acknowledged; start over (new init) when the URL is dead."""
+    async def _upload(self, *, resumed: bool = False) -> None:
+        """Send the chunks TikTok does not hold; start over (new init) only when that cannot post twice.
+
+        ``resumed``: an earlier run was interrupted mid-upload, so TikTok may hold more than the
+        checkpoint says (a chunk whose answer was lost), even every byte: it is asked first.
+        """
         uploader = ChunkUploader(self.ctx.http, clock=self.ctx.clock, policy=self.platform.retry,
                                  rng=self.platform.rng)
-        while True:
-            if not self._url_expired():
+        start = await self._resume_point() if resumed else int(self.cp.get("next_chunk", 0))
+        while start is not None:
+            if self._url_expired():
+                done = await self._after_interruption(None)
+            else:
                 target = UploadTarget(path=Path(self.cp["video_path"]), plan=self._plan(),
                                       content_type=self.cp["content_type"], upload_url=self.cp["upload_url"])
                 try:
-                    await uploader.upload(target, start_chunk=int(self.cp.get("next_chunk", 0)),
-                                          on_chunk_acked=self._chunk_acked, progress=self.ctx.progress)
-                except UploadUrlRejected as err:
-                    self.ctx.log.info("TikTok upload must start again: %s", err.code)
-                else:
+                    await uploader.upload(target, start_chunk=start, on_chunk_acked=self._chunk_acked,
+                                          progress=self.ctx.progress, where=self._bytes_held)
                     break
-            if await self._upload_completed_anyway():
+                except PermanentError as err:  # UploadUrlRejected included
+                    self.ctx.log.info("TikTok refused a chunk: %s", err.code)
+                    done = await self._after_interruption(err)
+            if done:
                 break
             await self._init(self._file_request(), route="file")
+            start = 0
         for key in ("upload_url", "upload_expires_at", "next_chunk"):
             self.cp.pop(key, None)  # the upload token is of no further use; keep it out of storage
         await self.save(JobStatus.PROCESSING, phase="processing", processing_since=self.now().isoformat())
@@ -292,23 +322,62 @@ class PublishRun:
             return True
         return self.now() >= datetime.fromisoformat(expires) - UPLOAD_URL_MARGIN
 
-    async def _upload_completed_anyway(self) -> bool:
-        """Before initialising again, ask TikTok whether the last chunk arrived after all (its
-        201 lost with the crash): then the post is processing and a new init would post twice."""
+    def _maybe_complete(self) -> bool:
+        """Whether the last chunk may have reached TikTok: only chunks after a recorded ack are sent,
+        so that is when the checkpoint stands at the last chunk."""
+        return int(self.cp.get("next_chunk", 0)) >= int(self.cp["total_chunk_count"]) - 1
+
+    async def _status_now(self) -> PublishStatus | None:
+        """TikTok's status of this upload; None when TikTok knows no such publish. A FAILED one raises."""
         try:
             status = await self.client.fetch_status(self.cp["publish_id"])
         except PlatformError as err:
             if err.code in ("invalid_publish_id", "token_not_authorized_for_specified_publish_id"):
-                return False
+                return None
             raise
         if status.failed:
             raise await self._failed(status)  # retryable reasons clear the publish for a fresh start
-        size = int(self.cp["video_size"])
-        return status.terminal or (status.uploaded_bytes is not None and status.uploaded_bytes >= size)
+        return status
+
+    async def _bytes_held(self) -> int | None:
+        """Bytes TikTok holds (the whole video once it is past uploading); None when it does not say."""
+        status = await self._status_now()
+        return None if status is None else uploaded_of(status, int(self.cp["video_size"]))
+
+    async def _resume_point(self) -> int | None:
+        """The chunk to send first after an interruption (None: TikTok holds every byte)."""
+        held = await self._bytes_held()
+        if held is None:
+            return int(self.cp.get("next_chunk", 0))
+        plan = self._plan()
+        if held >= plan.video_size:
+            return None
+        self.ctx.log.info("TikTok holds %d of %d bytes of the interrupted upload", held, plan.video_size)
+        return min(held // plan.chunk_size, plan.total_chunk_count - 1)  # a 416 corrects a partial chunk
+
+    async def _after_interruption(self, refusal: PermanentError | None) -> bool:
+        """After a refused chunk (``refusal``) or an expired upload URL (None): True when TikTok holds
+        every byte (go on polling), False when a new init is safe (the old upload never completes),
+        otherwise the refusal itself, or ``unknown`` when TikTok's answer cannot tell."""
+        status = await self._status_now()
+        restartable = refusal is None or isinstance(refusal, UploadUrlRejected)
+        held = None if status is None else uploaded_of(status, int(self.cp["video_size"]))
+        if held is not None and held >= int(self.cp["video_size"]):
+            return True
+        if held is None and status is not None and self._maybe_complete():
+            raise unknown_upload(self.cp["publish_id"], refusal)
+        if restartable:
+            return False
+        assert refusal is not None
+        raise refusal
 
     # -- status ----------------------------------------------------------------------------------
 
     async def _poll(self) -> Outcome:
+        """Poll until a final status. A run polls at most ``per_run`` s, then hands the job back as
+        :class:`StillProcessing` (a wait, not a failed attempt); so does a status endpoint that
+        stays unreachable, since TikTok holds the post either way. Past TikTok's own window
+        (``give_up``, 24 h) the outcome is ``unknown``."""
         policy = self.platform.poll_policy(self.ctx.settings)
         clock = self.ctx.clock
         started = clock.monotonic()
@@ -316,21 +385,32 @@ class PublishRun:
         if not self.cp.get("processing_since"):
             await self.save(JobStatus.PROCESSING, phase="processing", processing_since=self.now().isoformat())
         while True:
-            status = await self.client.fetch_status(self.cp["publish_id"])
+            waited = (self.now() - datetime.fromisoformat(self.cp["processing_since"])).total_seconds()
+            if waited > policy.give_up:
+                raise still_processing_error(self.cp["publish_id"], waited)
+            status = await self._status_while_processing(policy.longest)
             if status.published or status.in_inbox:
                 return await self._finished(status)
             if status.failed:
                 raise await self._failed(status)
-            since = datetime.fromisoformat(self.cp["processing_since"])
-            if (self.now() - since).total_seconds() > policy.give_up:
-                raise still_processing_error(self.cp["publish_id"], (self.now() - since).total_seconds())
             if clock.monotonic() - started + delay > policy.per_run:
-                raise TransientError(
+                raise StillProcessing(
                     f"TikTok is still processing the post (status {status.status or 'unknown'}); "
                     "crosspost checks again shortly.", code="still_processing", platform=PLATFORM,
                     retry_after=policy.longest)
             await clock.sleep(delay)
             delay = min(policy.longest, delay * policy.factor)
+
+    async def _status_while_processing(self, later: float) -> PublishStatus:
+        try:
+            return await self.client.fetch_status(self.cp["publish_id"])
+        except StillProcessing:
+            raise
+        except TransientError as err:
+            raise StillProcessing(
+                f"TikTok holds the post but its status could not be read ({err.code}); crosspost asks again "
+                "later.", code="still_processing", platform=PLATFORM,
+                retry_after=max(later, err.retry_after or 0.0)) from None
 
     async def _finished(self, status: PublishStatus) -> Outcome:
         username = self.cp.get("username") or await self._profile_username()

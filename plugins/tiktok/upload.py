@@ -9,11 +9,14 @@ What a caller may rely on:
 - ``on_chunk_acked(index)`` is awaited after TikTok acknowledged every chunk up to ``index`` and
   before the next one is sent: the platform saves its checkpoint there. Upload can start at any
   chunk (``start_chunk``) to resume after a crash.
-- A failed chunk (5xx, reset, timeout) is retried with the client's full-jitter backoff. On 416,
-  or when a retry follows an answer that never came, the server's position is read from the
-  response ``Content-Range`` (``bytes 0-{last}/{total}``; ``bytes */{total}`` = nothing yet)
-  and the upload continues from there; a position that is not a chunk boundary, or that cannot
-  be read, raises :class:`~crosspost.plugins.tiktok.errors.UploadUrlRejected` (start again).
+- A failed chunk (5xx, reset, timeout) is retried with the client's full-jitter backoff. When the
+  answer never came (reset, timeout) the chunk may have arrived, even whole: before another byte
+  is sent, ``where()`` (when given) asks TikTok how many bytes it holds (status fetch,
+  ``uploaded_bytes``) and the upload goes on from there, or ends if TikTok has everything. On 416,
+  the server's position is read from the response ``Content-Range`` (``bytes 0-{last}/{total}``;
+  ``bytes */{total}`` = nothing yet) and the upload continues from there; a position that is not
+  a chunk boundary, or that cannot be read, raises
+  :class:`~crosspost.plugins.tiktok.errors.UploadUrlRejected` (start again).
 - 403 (the one-hour URL expired) and 404 raise ``UploadUrlRejected``: the platform inits again,
   which is safe for FILE_UPLOAD only. 201 means TikTok has every byte.
 - The upload URL carries an upload token: it never appears in logs or errors.
@@ -53,6 +56,8 @@ _MAX_STALLS = 5
 """How many times in a row the server may report no progress before the upload starts over."""
 
 ChunkAcked = Callable[[int], Awaitable[None]]
+BytesHeld = Callable[[], Awaitable[int | None]]
+"""How many bytes TikTok says it holds (``None`` when it does not say)."""
 Progress = Callable[[int, int], None]
 
 
@@ -103,8 +108,10 @@ class ChunkUploader:
         start_chunk: int = 0,
         on_chunk_acked: ChunkAcked,
         progress: Progress | None = None,
+        where: BytesHeld | None = None,
     ) -> None:
-        """Send chunks ``start_chunk``… until TikTok holds the whole video (its 201)."""
+        """Send chunks ``start_chunk``… until TikTok holds the whole video (its 201, or ``where``
+        saying so after an answer was lost)."""
         plan = target.plan
         size = await asyncio.to_thread(_file_size, target.path)
         if size != plan.video_size:
@@ -113,7 +120,7 @@ class ChunkUploader:
         index = start_chunk
         stalls = 0
         while index < plan.total_chunk_count:
-            position = await self._send_chunk(target, index, progress)
+            position = await self._send_chunk(target, index, progress, where)
             if position is None:  # TikTok acknowledged this chunk
                 await on_chunk_acked(index)
                 index += 1
@@ -135,7 +142,8 @@ class ChunkUploader:
         if progress is not None:
             progress(plan.video_size, plan.video_size)
 
-    async def _send_chunk(self, target: UploadTarget, index: int, progress: Progress | None) -> int | None:
+    async def _send_chunk(self, target: UploadTarget, index: int, progress: Progress | None,
+                          where: BytesHeld | None = None) -> int | None:
         """PUT chunk ``index`` with retries. None when acknowledged, else the server's position
         (bytes it holds) when it says it is somewhere else."""
         attempts = Attempts(self.policy, self.clock, self.rng)
@@ -143,9 +151,13 @@ class ChunkUploader:
             try:
                 status, headers = await self._put(target, index, progress)
             except TransientError as err:
-                # The chunk may or may not have arrived: resend it; a 416 will say if it did.
+                # The chunk may or may not have arrived (even whole, its answer lost): ask before
+                # sending it again; a server that does not say is asked by the resend itself.
                 log.info("chunk %d of %d failed (%s); retrying", index + 1, target.plan.total_chunk_count, err.code)
                 await attempts.pause(err)
+                held = await where() if where is not None else None
+                if held is not None and held != target.plan.chunk(index).first_byte:
+                    return held
                 continue
             if status in (201, 206):
                 if status == 201 and index < target.plan.total_chunk_count - 1:

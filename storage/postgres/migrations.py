@@ -126,6 +126,12 @@ MIGRATIONS: tuple[Migration, ...] = (
     )),
     Migration(name="0005_metrics", statements=METRIC_STATEMENTS),
     Migration(name="0006_serve_tables", statements=SERVE_STATEMENTS),
+    # The outcome that cannot be known is called "unknown" where users read it; it was stored as
+    # "uncertain" (the model still reads that from exports of older versions).
+    Migration(name="0007_unknown_status", statements=(
+        "UPDATE jobs SET status = 'unknown' WHERE status = 'uncertain'",
+        "UPDATE events SET kind = 'unknown' WHERE kind = 'uncertain'",
+    )),
 )
 """Every migration, in the order they apply."""
 

@@ -106,6 +106,24 @@ class SharedState:
                 "SELECT at FROM rate_events WHERE key = $1 ORDER BY at LIMIT 1 OFFSET $2", key, count - limit)
         return max((oldest + span - now).total_seconds(), 1e-6)
 
+    async def settle_rate(self, key: str, *, at: datetime, now: datetime) -> None:
+        async with self._pool.acquire() as conn, conn.transaction():
+            await conn.execute(_RATE_LOCK, key)
+            await conn.execute(
+                """UPDATE rate_events SET at = GREATEST(at, $3)
+                   WHERE id = (SELECT id FROM rate_events WHERE key = $1 AND at >= $2 ORDER BY at, id LIMIT 1)""",
+                key, aware(at), aware(now))
+
+    async def fill_rate(self, key: str, *, limit: int, window: float, now: datetime) -> None:
+        del window  # rows older than a window go with the next admission
+        async with self._pool.acquire() as conn, conn.transaction():
+            await conn.execute(_RATE_LOCK, key)
+            count: int = await conn.fetchval("SELECT count(*) FROM rate_events WHERE key = $1 AND at >= $2",
+                                             key, aware(now))
+            if limit > count:
+                await conn.executemany("INSERT INTO rate_events (key, at) VALUES ($1, $2)",
+                                       [(key, aware(now))] * (limit - count))
+
     async def rate_usage(self, key: str, *, window: float, now: datetime) -> int:
         since = aware(now) - timedelta(seconds=window)
         count: int = await self._pool.fetchval(

@@ -339,6 +339,20 @@ SELECT * FROM claimed"""
             "SELECT * FROM jobs WHERE publish_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1", publish_id)
         return None if row is None else job_row(row)
 
+    async def reconcile_job(self, job_id: str, *, status: JobStatus, now: datetime, post_url: str | None = None,
+                            error: ErrorInfo | None = None, event: NewEvent | None = None) -> bool:
+        if status not in (JobStatus.PUBLISHED, JobStatus.FAILED):
+            raise ValueError(f"an unknown job is reconciled as published or failed, not {status.value!r}")
+        async with self._tx() as conn:
+            rows = await conn.fetch(
+                """UPDATE jobs SET status = $1, post_url = COALESCE($2, post_url), error = $3, finished_at = $4,
+                       updated_at = $4
+                   WHERE id = $5 AND status = 'unknown' RETURNING id""",
+                status.value, post_url, error_value(error), aware(now), job_id)
+            if rows:
+                await log_event(conn, event, now)
+        return bool(rows)
+
     async def hurry_job(self, job_id: str, *, now: datetime, event: NewEvent | None = None) -> bool:
         async with self._tx() as conn:
             rows = await conn.fetch(

@@ -22,7 +22,7 @@ from tests.cli.cli_support import invoke
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 PASSWORD = "s3cret-Pw"
 LATER_MIGRATIONS = ["m002_accounts", "m003_rate_events_and_locks", "m004_jobs_publish_id_index", "m005_metrics",
-                    "m006_serve_tables"]
+                    "m006_serve_tables", "m007_unknown_status"]
 
 
 def flat(text: str) -> str:

@@ -43,8 +43,10 @@ names = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789_-", min_size=1, m
 targets = st.builds(Target, platform=names.map(lambda s: "p" + s.lower()),
                     account=st.one_of(st.none(), names))
 media = st.one_of(
-    st.builds(Media, type=st.sampled_from(MediaKind), path=st.text(min_size=1, max_size=30)),
-    st.builds(Media, type=st.sampled_from(MediaKind), url=st.text(min_size=1, max_size=30)),
+    st.builds(Media, type=st.sampled_from(MediaKind),
+              path=st.text(st.characters(blacklist_characters="\x00"), min_size=1, max_size=30)),
+    # A media URL must be absolute http(s) (a relative one is refused with the fix: use 'path').
+    st.builds(Media, type=st.sampled_from(MediaKind), url=names.map(lambda s: f"https://{s}.example/{s}.mp4")),
 )
 json_scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=20))
 options = st.dictionaries(names, st.dictionaries(names, json_scalars, max_size=4), max_size=3)

@@ -50,7 +50,7 @@ async def test_upgrading_a_database_from_the_first_schema_keeps_its_posts(tmp_pa
     storage = await connect(str(path), migrate=False)
     try:
         later = ["m002_accounts", "m003_rate_events_and_locks", "m004_jobs_publish_id_index",
-                  "m005_metrics", "m006_serve_tables"]
+                  "m005_metrics", "m006_serve_tables", "m007_unknown_status"]
         assert await storage.pending_migrations() == later
         assert await storage.migrate() == later
         row = await storage.get_post("old1")

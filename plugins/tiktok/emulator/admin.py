@@ -36,7 +36,7 @@ SETTABLE = frozenset({
     "rotate_refresh_tokens", "invalid_param_code", "require_https_pull", "daily_post_cap",
     "pending_share_cap", "unaudited_user_cap", "post_id_format", "upload_url_ttl", "max_video_bytes",
     "webhook_url", "webhook_attempts", "webhook_retry_delay_s", "rate_limit_retry_after", "sniff_media",
-    "login_open_id", "verified_url_prefixes", "verified_domains", "redirect_uris",
+    "login_open_id", "verified_url_prefixes", "verified_domains", "redirect_uris", "completed_put_status",
 })
 
 Handler = Callable[[web.Request], Awaitable[web.Response]]

@@ -4,6 +4,10 @@ A sliding *log* (timestamps of admitted requests), not a leaky bucket: RELIABILI
 that ``aiolimiter.AsyncLimiter(6, 60)`` admits 11 calls inside one 60 s window, and the emulator
 has to catch exactly that kind of client. Refused requests are not logged, so a client that
 backs off recovers as soon as the oldest admitted request leaves the window.
+
+A request counts from the moment it arrives (the handler runs before the body is read), on the
+emulator's own clock, as TikTok counts: a client pacing by its own send times, with no margin,
+is caught when its requests arrive closer together than they left.
 """
 
 from __future__ import annotations
@@ -28,8 +32,9 @@ DEFAULT_LIMITS: dict[str, int] = {
 class SlidingWindows:
     """One timestamp log per (route, token fingerprint)."""
 
-    def __init__(self, limits: dict[str, int]) -> None:
+    def __init__(self, limits: dict[str, int], *, window_s: float = WINDOW_S) -> None:
         self.limits = dict(limits)
+        self.window_s = window_s
         self._logs: dict[tuple[str, str], deque[float]] = {}
 
     def admit(self, route: str, token_key: str, now: float) -> float | None:
@@ -38,10 +43,10 @@ class SlidingWindows:
         if limit is None:
             return None
         log = self._logs.setdefault((route, token_key), deque())
-        while log and log[0] <= now - WINDOW_S:
+        while log and log[0] <= now - self.window_s:
             log.popleft()
         if len(log) >= limit:
-            return log[0] + WINDOW_S - now
+            return log[0] + self.window_s - now
         log.append(now)
         return None
 

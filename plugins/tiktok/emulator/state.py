@@ -81,6 +81,8 @@ class EmulatorState:
         rate_limit_retry_after: bool = False,
         sniff_media: bool = False,
         limits: dict[str, int] | None = None,
+        rate_window_s: float = 60.0,
+        completed_put_status: int = 416,
     ) -> None:
         self.clock = clock
         self.clock_offset = 0.0
@@ -117,6 +119,12 @@ class EmulatorState:
         """True fails publishes whose bytes are not MP4/MOV/WebM (video) or JPEG/WebP (photo)
         with ``file_format_check_failed``, as TikTok does; off by default so tests and benchmarks
         may push arbitrary bytes."""
+        self.rate_window_s = rate_window_s
+        """TikTok's one-minute sliding window; tests of many processes shrink it to run in seconds."""
+        self.completed_put_status = completed_put_status
+        """The answer to a chunk PUT after the upload completed: 416 with the full range (the
+        emulator's default, which tells the client it is done), or e.g. 400 as an independent
+        stand-in answered, which tells the client nothing."""
         self.login_open_id: str | None = None
         """Who is "logged in" on the authorize page (default: the first creator)."""
         self._seed = rng_seed
@@ -141,7 +149,7 @@ class EmulatorState:
             task.cancel()
         self.ids = IdFactory(self._seed)
         self.faults = Faults(self._seed + 1)
-        self.windows = SlidingWindows(self._default_limits)
+        self.windows = SlidingWindows(self._default_limits, window_s=self.rate_window_s)
         self.creators: dict[str, Creator] = {}
         self.access_tokens: dict[str, AccessToken] = {}
         self.refresh_tokens: dict[str, RefreshToken] = {}

@@ -11,7 +11,8 @@ missing Content-Length, i.e. chunked transfer encoding, or a Content-Length that
 the range); 403 once the URL is older than ``upload_url_ttl``; 404 for an unknown URL; 416 when
 ``Content-Range`` is not the chunk the server expects next, with a ``Content-Range`` that says
 where the server is (``bytes */{total}`` when nothing has arrived yet). A PUT after the upload
-completed is also 416 with the full range, so a client that lost the 201 learns it is done.
+completed is also 416 with the full range, so a client that lost the 201 learns it is done
+(``completed_put_status=400`` answers as an independent stand-in did: a refusal that says nothing).
 Bodies are empty (TikTok documents none). A refused chunk's body is read and dropped before
 answering, so the client's keep-alive connection stays clean for the retry.
 """
@@ -92,7 +93,9 @@ def _refusal(request: web.Request) -> tuple[UploadSession | None, int | None]:
         return None, 404
     if state.now() - session.issued_at >= state.upload_url_ttl:
         return session, 403
-    if session.received == session.video_size or session.busy:
+    if session.received == session.video_size:
+        return session, state.completed_put_status
+    if session.busy:
         return session, 416
     return session, _header_problem(request, session)
 
