@@ -17,10 +17,12 @@ import attrs
 from crosspost.core.account_flows import AccountField, AccountInfo, LoginStart, ServiceContext
 from crosspost.core.accounts import Account
 from crosspost.core.errors import AuthError, ConfigError, InvalidPost, Problem
-from crosspost.core.models import JobStatus, MediaKind, Post
+from crosspost.core.metrics import AccountMetrics, MetricRef, MetricsContext, MetricSnapshot
+from crosspost.core.models import JobStatus, MediaKind, Post, Target
 from crosspost.core.options import SettingSpec
 from crosspost.core.platform import AccountAccess, JobContext, Outcome, PlannedRequest, Platform, Validation
-from crosspost.plugins.mastodon import sansio
+from crosspost.plugins.mastodon import metrics as status_metrics
+from crosspost.plugins.mastodon import metrics_client, sansio
 from crosspost.plugins.mastodon.client import MastodonClient, RatePacer
 from crosspost.plugins.mastodon.errors import RELOGIN_HINT, unreadable_response
 from crosspost.plugins.mastodon.limits import InstanceLimits, parse_instance_v1, parse_instance_v2
@@ -44,6 +46,9 @@ class MastodonPlatform(Platform):
     option_names = frozenset(o.name for o in OPTIONS)
     alt_text = True
     supports_login = True
+    metrics = status_metrics.METRICS
+    """Favourites, reblogs and replies of each status (no views: Mastodon counts none); see
+    :mod:`crosspost.plugins.mastodon.metrics`."""
     settings = (
         SettingSpec(name="instance", help="Instance URL for accounts stored without one (each account's own "
                                           "instance wins)."),
@@ -66,6 +71,7 @@ class MastodonPlatform(Platform):
         self.pacer = RatePacer()
         self._limits: dict[str, tuple[float, InstanceLimits]] = {}
         self._apps: dict[tuple[str, str], sansio.RegisteredApp] = {}
+        self.deleted = metrics_client.DeletedStatuses()
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
@@ -240,6 +246,32 @@ class MastodonPlatform(Platform):
         app = sansio.RegisteredApp(client_id=client_id, client_secret=client_secret)
         await self._client(ctx, origin).send(sansio.revoke_request(app, stored.secrets.get("access_token", "")),
                                              what="revoking crosspost's access")
+
+    # -- metrics (crosspost.plugins.mastodon.metrics) ------------------------------------------
+
+    async def _metrics_client(self, account: AccountAccess, ctx: MetricsContext) -> tuple[MastodonClient, Target]:
+        stored = await account.get()
+        token = stored.secrets.get("access_token")
+        if not token:
+            raise AuthError(f"account {stored.key} has no access token", code="no_token", platform=PLATFORM,
+                            needs_login=True, hint=RELOGIN_HINT)
+        client = MastodonClient(http=ctx.http, origin=_origin(stored, ctx.settings), rate=ctx.rate, clock=ctx.clock,
+                                pacer=self.pacer, token=token)
+        return client, Target(platform=PLATFORM, account=stored.name)
+
+    async def fetch_metrics(self, refs: Sequence[MetricRef], ctx: MetricsContext) -> list[MetricSnapshot]:
+        """One ``GET /api/v1/statuses/:id`` per status; a deleted one (404) is left out, asked once."""
+        client, target = await self._metrics_client(ctx.account, ctx)
+        return await metrics_client.fetch_status_metrics(client, refs, ctx, target=target, deleted=self.deleted)
+
+    async def account_metrics(self, account: AccountAccess, ctx: MetricsContext) -> AccountMetrics:
+        client, target = await self._metrics_client(account, ctx)
+        return await metrics_client.fetch_account_totals(client, ctx, target=target)
+
+    def platform_post_id(self, publish_id: str | None, post_url: str | None) -> str | None:
+        """The first status's id, which ``publish`` stores as ``publish_id`` (its link as ``post_url``):
+        known at once, nothing to resolve later."""
+        return publish_id or status_metrics.id_from_url(post_url)
 
     def emulator(self) -> Emulator:
         from crosspost.plugins.mastodon.emulator import MastodonEmulator

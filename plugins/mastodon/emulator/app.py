@@ -5,7 +5,8 @@ Routes: ``GET /api/v1|v2/instance``, ``POST /api/v1/apps``, ``GET /oauth/authori
 at once and redirects with a code), ``POST /oauth/token`` (PKCE S256 checked), ``POST
 /oauth/revoke``, ``GET /api/v1/accounts/verify_credentials``, ``POST /api/v2/media`` (200 for a
 processed image, 202 otherwise), ``GET /api/v1/media/{id}`` (206 while processing, 200 done, 422
-failed), ``POST /api/v1/statuses`` (Idempotency-Key per account for an hour; the 422 texts).
+failed), ``POST /api/v1/statuses`` (Idempotency-Key per account for an hour; the 422 texts), ``GET`` and
+``DELETE /api/v1/statuses/{id}`` (counters that grow over the emulator's clock; 404 once deleted).
 Every authenticated answer carries ``X-RateLimit-*``; over the limit is 429.
 """
 
@@ -44,6 +45,8 @@ def make_app(state: EmulatorState, faults: FaultPlan | None = None) -> web.Appli
     app.router.add_post("/api/v2/media", authed(upload_media))
     app.router.add_get("/api/v1/media/{id}", authed(get_media))
     app.router.add_post("/api/v1/statuses", authed(create_status))
+    app.router.add_get("/api/v1/statuses/{id}", authed(get_status))
+    app.router.add_delete("/api/v1/statuses/{id}", authed(delete_status))
     from crosspost.plugins.mastodon.emulator.admin import add_admin_routes
 
     add_admin_routes(app)
@@ -189,7 +192,8 @@ async def revoke(request: web.Request) -> web.Response:
 async def verify_credentials(request: web.Request, account: EmuAccount) -> web.Response:
     origin = _origin(request)
     return web.json_response({"id": account.id, "username": account.username, "acct": account.username,
-                              "display_name": account.display_name, "url": f"{origin}/@{account.username}"})
+                              "display_name": account.display_name, "url": f"{origin}/@{account.username}",
+                              **request.app[STATE].account_counts(account)})
 
 
 def _media_json(request: web.Request, media_id: str) -> dict[str, Any]:
@@ -267,6 +271,25 @@ async def create_status(request: web.Request, account: EmuAccount) -> web.Respon
     return web.json_response(status_json(request, status.id))
 
 
+async def get_status(request: web.Request, account: EmuAccount) -> web.Response:
+    """A status with its counters now; 404 when deleted or not visible to the caller."""
+    state = request.app[STATE]
+    status = state.statuses.get(request.match_info["id"])
+    if status is None or (status.visibility in ("private", "direct") and status.account_id != account.id):
+        return error(404, "Record not found")
+    return web.json_response(status_json(request, status.id))
+
+
+async def delete_status(request: web.Request, account: EmuAccount) -> web.Response:
+    state = request.app[STATE]
+    status = state.statuses.get(request.match_info["id"])
+    if status is None or status.account_id != account.id:
+        return error(404, "Record not found")
+    body = status_json(request, status.id)
+    state.delete_status(status.id)
+    return web.json_response(body)
+
+
 def status_json(request: web.Request, status_id: str) -> dict[str, Any]:
     state = request.app[STATE]
     status = state.statuses[status_id]
@@ -278,6 +301,7 @@ def status_json(request: web.Request, status_id: str) -> dict[str, Any]:
             "visibility": status.visibility, "sensitive": status.sensitive, "language": status.language,
             "in_reply_to_id": status.in_reply_to_id,
             "media_attachments": [_media_json(request, m) for m in status.media_ids],
+            **state.counters(status),
             "account": {"id": account.id, "username": account.username, "acct": account.username}}
 
 

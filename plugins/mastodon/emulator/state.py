@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import itertools
+import math
 import secrets
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -65,6 +66,8 @@ class EmuAccount:
     display_name: str
     token: str = attrs.field(repr=False)
     scopes: tuple[str, ...] = ("read", "write:statuses", "write:media")
+    followers: int = 42
+    following: int = 7
 
 
 @attrs.define(kw_only=True)
@@ -110,6 +113,8 @@ class EmuStatus:
     in_reply_to_id: str | None
     idempotency_key: str | None
     created_at: datetime
+    boost: dict[str, int] = attrs.field(factory=dict)
+    """Counts added by hand (admin API) on top of the clock-driven growth."""
 
 
 @attrs.define(kw_only=True)
@@ -135,7 +140,8 @@ class RateWindow:
 class EmulatorState:
     """Everything the emulator knows. ``clock`` drives processing, idempotency and rate windows."""
 
-    def __init__(self, *, clock: Clock | None = None, config: InstanceConfig | None = None) -> None:
+    def __init__(self, *, clock: Clock | None = None, config: InstanceConfig | None = None,
+                 rng_seed: int = 7) -> None:
         self.clock: Clock = clock or SystemClock()
         self.config = config or InstanceConfig()
         self.accounts: dict[str, EmuAccount] = {}
@@ -148,6 +154,8 @@ class EmulatorState:
         self.rate = RateWindow()
         self.requests: list[tuple[str, str]] = []
         self.revoked: set[str] = set()
+        self.deleted: set[str] = set()
+        self.rng_seed = rng_seed
         self._ids = itertools.count(109_000_000_000_000_001)
 
     def next_id(self) -> str:
@@ -255,6 +263,29 @@ class EmulatorState:
             expires = self.clock.now() + timedelta(seconds=IDEMPOTENCY_TTL_S)
             self.idempotency[(account.id, key)] = (status.id, expires)
         return status
+
+    def delete_status(self, status_id: str) -> bool:
+        """``DELETE /api/v1/statuses/:id``: later reads of it answer 404."""
+        if status_id not in self.statuses:
+            return False
+        self.statuses.pop(status_id)
+        self.deleted.add(status_id)
+        return True
+
+    def counters(self, status: EmuStatus) -> dict[str, int]:
+        """Favourites, reblogs and replies now: growing with the square root of the status's age on
+        the emulator's clock, at rates seeded by ``rng_seed`` and the id (the same run, the same numbers)."""
+        hours = max(0.0, (self.clock.now() - status.created_at).total_seconds() / 3600)
+        digest = hashlib.sha256(f"{self.rng_seed}:{status.id}".encode()).digest()
+        rate = 2 + digest[0] % 5
+        grown = {"favourites_count": math.floor(rate * 3 * math.sqrt(hours)),
+                 "reblogs_count": math.floor(rate * math.sqrt(hours)),
+                 "replies_count": math.floor(rate * 0.4 * math.sqrt(hours))}
+        return {name: count + status.boost.get(name, 0) for name, count in grown.items()}
+
+    def account_counts(self, account: EmuAccount) -> dict[str, int]:
+        posted = sum(1 for s in self.statuses.values() if s.account_id == account.id)
+        return {"followers_count": account.followers, "following_count": account.following, "statuses_count": posted}
 
     # -- faults and rate limits -------------------------------------------------------------
 
