@@ -33,6 +33,18 @@ class DemoPost:
 
 
 @attrs.frozen(kw_only=True)
+class CrossPostPart:
+    """A platform's share of the one post ``crosspost demo`` sends to every emulator at once."""
+
+    options: Mapping[str, Any]
+    """The platform's ``target_options.<platform>`` block: its own ``content`` override (when
+    the platform takes one) and any option it requires."""
+    photo: str | None = None
+    """A sample photo this platform ships, usable as the shared post's one image (the demo
+    takes the first platform's); None when it ships none."""
+
+
+@attrs.frozen(kw_only=True)
 class RunningEmulator:
     """An emulator serving on ``url`` until ``stop`` is awaited."""
 
@@ -59,7 +71,11 @@ class RunningEmulator:
 
 
 class Emulator(Protocol):
-    """A platform's stand-in server."""
+    """A platform's stand-in server.
+
+    It may also define ``cross_post(media_dir) -> CrossPostPart`` (optional, read through
+    :func:`cross_post_part`): its share of the one post the demo sends to every platform.
+    """
 
     async def start(self, *, host: str = "127.0.0.1", port: int = 0) -> RunningEmulator:
         """Serve on ``host:port`` (0 picks a free port) and say how to reach it."""
@@ -68,3 +84,12 @@ class Emulator(Protocol):
     def demo_posts(self, media_dir: str) -> Sequence[DemoPost]:
         """What ``crosspost demo`` publishes on this platform (``media_dir`` holds the samples)."""
         ...
+
+
+def cross_post_part(emulator: Emulator, media_dir: str) -> CrossPostPart | None:
+    """The emulator's share of the demo's cross-post, or None when it offers none: the method
+    ``cross_post(media_dir) -> CrossPostPart`` is optional, so emulators written before it
+    still start and show their own posts."""
+    offer = getattr(emulator, "cross_post", None)
+    part = offer(media_dir) if callable(offer) else None
+    return part if isinstance(part, CrossPostPart) else None

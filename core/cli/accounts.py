@@ -9,7 +9,6 @@ hidden; without a terminal they are an error naming the flag. Never prints a sec
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -25,6 +24,8 @@ from crosspost.core.models import Target
 from crosspost.core.options import did_you_mean
 
 if TYPE_CHECKING:
+    import asyncio
+
     from crosspost.core.account_flows import AccountInfo
     from crosspost.core.hub import Hub
     from crosspost.core.platform import Platform
@@ -247,6 +248,7 @@ def _settle(answer: asyncio.Future[str], line: str) -> None:
 async def _read_line() -> str:
     """One line from stdin without blocking the loop (a daemon thread: it never holds up exit);
     end of input reads as an empty line."""
+    import asyncio
     import threading
 
     loop = asyncio.get_running_loop()
@@ -294,6 +296,8 @@ async def list_accounts(offline: bool) -> None:
         stored = await hub.accounts.list()
         lives: list[AccountInfo | None] = [None] * len(stored)
         if not offline and stored:
+            import asyncio
+
             lives = list(await asyncio.gather(*(_live(hub, a) for a in stored)))
     rows = [account_dict(a, live) for a, live in zip(stored, lives, strict=True)]
     if out.json:
@@ -309,6 +313,8 @@ async def list_accounts(offline: bool) -> None:
 
 async def _live(hub: Hub, account: Account) -> AccountInfo | None:
     """The live profile, or None when the platform does not answer within :data:`LIVE_WITHIN_S`."""
+    import asyncio
+
     try:
         async with asyncio.timeout(LIVE_WITHIN_S):
             return await hub.account_info(account.key)

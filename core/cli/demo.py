@@ -16,17 +16,17 @@ import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from crosspost.core.cli.context import global_options, run, state
 from crosspost.core.cli.output import record_to_dict
-from crosspost.core.emulators import DEMO_ACCOUNT
+from crosspost.core.emulators import DEMO_ACCOUNT, CrossPostPart, DemoPost, cross_post_part
 
 if TYPE_CHECKING:
     from crosspost.core.cli.output import Output
-    from crosspost.core.emulators import DemoPost, Emulator, RunningEmulator
+    from crosspost.core.emulators import Emulator, RunningEmulator
     from crosspost.core.hub import Hub, PostRecord
     from crosspost.core.plugins import Hooks
 
@@ -89,6 +89,30 @@ class Demo:
         self.records.append((demo_post.title, record))
 
 
+SHARED_CONTENT = "One post, every platform: crosspost's demo #crosspost"
+
+
+def cross_post(media: Path, started: list[Started]) -> DemoPost | None:
+    """ONE post to every emulator that offers a share (each with its own ``content`` override
+    and required options), with the first offered sample photo; None when fewer than two offer."""
+    parts: dict[str, CrossPostPart] = {}
+    for name, emulator, _ in started:
+        part = cross_post_part(emulator, str(media / name))
+        if part is not None:
+            parts[name] = part
+    if len(parts) < 2:
+        return None
+    targets = [f"{name}:{DEMO_ACCOUNT}" for name in parts]
+    options = {name: dict(part.options) for name, part in parts.items()}
+    request: dict[str, Any] = {"content": SHARED_CONTENT, "targets": targets, "target_options": options}
+    photos = [part.photo for part in parts.values() if part.photo is not None]
+    if photos:
+        request["media"] = [{"type": "image", "path": photos[0], "alt": "The demo's sample photo"}]
+    texts = {target: options[target.split(":")[0]].get("content", SHARED_CONTENT) for target in targets}
+    return DemoPost(title=f"Cross-post: ONE post to {', '.join(targets)}, each with its own text",
+                    request=request, report=lambda _ids: [f"{t} was sent: {text!r}" for t, text in texts.items()])
+
+
 @contextlib.asynccontextmanager
 async def demo_world(folder: Path, hooks: Hooks) -> AsyncIterator[tuple[Hub, list[Started]]]:
     """Every platform emulator, started, and a Hub on a temporary database and secret key."""
@@ -137,6 +161,9 @@ async def run_demo(out: Output, folder: Path, hooks: Hooks, *, temporary: bool =
             media.mkdir(parents=True, exist_ok=True)
             for demo_post in emulator.demo_posts(str(media)):
                 await demo.publish(demo_post)
+        shared = cross_post(folder / "media", started)
+        if shared is not None:
+            await demo.publish(shared)
     failed = [title for title, record in demo.records if record.status.value not in ("published", "inbox")]
     if out.json:
         out.data({"ok": not failed, "seconds": round(time.monotonic() - started_at, 1),

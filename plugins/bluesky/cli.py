@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 import click
@@ -40,6 +39,8 @@ def emulator(host: str, port: int) -> None:
             await asyncio.Event().wait()
         finally:
             await running.stop()
+
+    import asyncio  # here, not at the top: `crosspost --help` loads this module
 
     try:
         asyncio.run(serve())

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 import json
 import signal
@@ -40,11 +39,15 @@ def emulator(port: int, host: str, max_characters: int, processing_seconds: floa
 
     Prints its URL and a ready access token; the admin API is under /_emulator (docs/mastodon.md).
     """
+    import asyncio  # here, not at the top: `crosspost --help` loads this module
+
     asyncio.run(_serve(host, port, max_characters=max_characters, processing_seconds=processing_seconds,
                        as_json=as_json))
 
 
 async def _serve(host: str, port: int, *, max_characters: int, processing_seconds: float, as_json: bool) -> None:
+    import asyncio
+
     from crosspost.plugins.mastodon.emulator import EmulatorServer, EmulatorState, InstanceConfig
 
     state = EmulatorState(config=InstanceConfig(max_characters=max_characters, processing_seconds=processing_seconds))

@@ -19,7 +19,6 @@ import attrs
 
 from crosspost.core.errors import ConfigError, PermanentError, TransientError
 
-SETTINGS_NAME = "media"
 """``CROSSPOST_MEDIA_PUT_URL`` and ``CROSSPOST_MEDIA_PUBLIC_BASE_URL``."""
 TIMEOUT_S = 300.0
 _READ = 1024 * 1024

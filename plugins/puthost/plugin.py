@@ -7,7 +7,10 @@ from pathlib import Path
 from crosspost.core.hookspecs import hookimpl
 from crosspost.core.models import Target
 from crosspost.core.settings import Settings
-from crosspost.plugins.puthost.host import SETTINGS_NAME, PutHostConfig, upload
+
+SETTINGS_NAME = "media"
+"""Settings under ``CROSSPOST_MEDIA_*`` (the host module is imported only when a file is hosted:
+it pulls in asyncio and TLS, which ``crosspost --help`` must not pay for)."""
 
 
 @hookimpl
@@ -19,6 +22,8 @@ def media_host_ready(settings: Settings) -> bool:
 @hookimpl
 async def host_media(path: str, target: Target, settings: Settings) -> str | None:
     """PUT ``path`` to the configured host; decline (None) when none is configured."""
+    from crosspost.plugins.puthost.host import PutHostConfig, upload
+
     del target
     config = PutHostConfig.from_settings(settings.platform(SETTINGS_NAME))
     if config is None:

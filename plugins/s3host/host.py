@@ -17,7 +17,6 @@ import attrs
 
 from crosspost.core.errors import ConfigError, TransientError
 
-SETTINGS_NAME = "s3"
 _READ = 4 * 1024 * 1024
 
 

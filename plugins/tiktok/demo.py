@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from crosspost.core.emulators import DEMO_ACCOUNT, DemoPost, RunningEmulator
+from crosspost.core.emulators import DEMO_ACCOUNT, CrossPostPart, DemoPost, RunningEmulator
 from crosspost.core.hookspecs import hookimpl
 from crosspost.core.models import Target
 
@@ -156,6 +156,14 @@ class TikTokEmulator:
                                       {**TIKTOK_OPTIONS, "privacy_level": "SELF_ONLY"}),
                      schedule_in=SCHEDULE_AHEAD_S, report=lambda ids: self._report(ids, None)),
         ]
+
+    def cross_post(self, media_dir: str) -> CrossPostPart:
+        """TikTok's share of the demo's cross-post: a public photo post (the photo goes through
+        the emulator's media host, like the carousel) whose title is its own text (short and
+        without hashtags, so TikTok takes it as the photo title unchanged)."""
+        return CrossPostPart(options={"content": "One post, three platforms: TikTok's own title",
+                                      "privacy_level": "PUBLIC_TO_EVERYONE", "allow_comment": True},
+                             photo=str(assets() / "photo1.jpg"))
 
     def _report(self, publish_ids: Sequence[str], video: Path | None) -> list[str]:
         """What the emulator received since the last report, and a byte check of an upload."""

@@ -30,6 +30,15 @@ def test_crosspost_help_loads_neither_pyav_nor_pillow() -> None:
     assert loaded_after(code, MEDIA_LIBRARIES) == []
 
 
+def test_crosspost_help_loads_no_event_loop_http_or_media_host_library() -> None:
+    """Every plugin's command module is imported for ``--help``: asyncio (~15 ms), aiohttp and
+    the media hosts' clients belong inside the commands and hooks that use them."""
+    code = ("import sys\nsys.argv = ['crosspost', '--help']\nfrom crosspost.core.cli import main\n"
+            "try:\n    main()\nexcept SystemExit as exc:\n    assert exc.code in (0, None), exc.code")
+    watched = ("asyncio", "aiohttp", "aiobotocore", "crosspost.plugins.s3host.host", "crosspost.plugins.puthost.host")
+    assert loaded_after(code, watched) == []
+
+
 def test_importing_the_hub_loads_neither_pyav_nor_pillow() -> None:
     assert loaded_after("import crosspost.core.hub", MEDIA_LIBRARIES) == []
 

@@ -31,6 +31,12 @@ def test_demo_publishes_every_kind_of_post_and_exits_0(tmp_path: os.PathLike[str
     assert "https://www.tiktok.com/@crosspost.demo/photo/" in out
     assert ": inbox" in out
     assert "a worker publishes it when due" in out
+    assert "Cross-post: ONE post to tiktok:demo, mastodon:demo, bluesky:demo, each with its own text" in out
+    for target, text in (("tiktok:demo", "TikTok's own title"), ("mastodon:demo", "the Mastodon status"),
+                         ("bluesky:demo", "the Bluesky post")):
+        sent = [line for line in out.splitlines() if line.strip().startswith(f"{target} was sent: ")]
+        assert len(sent) == 1, sent
+        assert text in sent[0], sent
     assert "What next" in out
     assert "Traceback" not in done.stderr
     assert os.listdir(tmp_path) == []  # nothing left behind in the user's home
@@ -44,7 +50,14 @@ def test_demo_json_is_one_object_listing_every_post(tmp_path: os.PathLike[str]) 
     summary = json.loads(done.stdout)
     assert summary["ok"] is True
     by_platform: dict[str, list[str]] = {}
-    for post in summary["posts"]:
+    *own, shared = summary["posts"]
+    assert shared["step"].startswith("Cross-post: ONE post to ")
+    assert shared["status"] == "published"
+    assert {t["target"]: t["status"] for t in shared["targets"]} == {
+        f"{name}:demo": "published" for name in ("tiktok", "mastodon", "bluesky")}
+    assert all(t["post_url"] and not t["warnings"] for t in shared["targets"]), shared["targets"]
+    for post in own:
+        assert len(post["targets"]) == 1, post
         target = post["targets"][0]
         by_platform.setdefault(target["target"].split(":")[0], []).append(target["status"])
     assert by_platform["tiktok"] == ["published", "published", "inbox", "published"]

@@ -10,7 +10,6 @@ from pathlib import Path
 from crosspost.core.clock import FakeClock
 from crosspost.core.engine import StorageRateGate
 from crosspost.storage import open_storage
-from crosspost.storage.base import Storage
 from crosspost.storage.sqlite_rows import dt
 from tests.engine.conftest import T0
 
@@ -20,20 +19,19 @@ def most_in_any_window(times: list[datetime], window: float) -> int:
     return max(sum(1 for u in ordered if t <= u < t + timedelta(seconds=window)) for t in ordered)
 
 
-def record_admissions(storage: Storage, path: Path, admitted: list[datetime]) -> None:
-    """Note the instant each admitted call was recorded at (the latest row of its key: recorded
-    times are in order). Reading the fake clock after ``acquire`` returns would be wrong: other
-    waiters move it on in the meantime."""
-    original = storage.try_acquire_rate
+def audit_admissions(path: Path) -> None:
+    """Copy every recorded call's instant into an audit table, in the inserting transaction (a
+    trigger): the gate deletes calls that left the window, and reading "the latest row" after an
+    admission races with the other connection's admissions."""
+    with sqlite3.connect(path) as db:
+        db.executescript("""CREATE TABLE rate_audit (at INTEGER NOT NULL);
+            CREATE TRIGGER rate_audit_insert AFTER INSERT ON rate_events
+            BEGIN INSERT INTO rate_audit (at) VALUES (new.at); END;""")
 
-    async def recording(key: str, *, limit: int, window: float, now: datetime) -> float:
-        wait = await original(key, limit=limit, window=window, now=now)
-        if wait == 0.0:
-            with sqlite3.connect(path) as db:
-                admitted.append(dt(db.execute("SELECT MAX(at) FROM rate_events WHERE key = ?", (key,)).fetchone()[0]))
-        return wait
 
-    storage.try_acquire_rate = recording  # type: ignore[method-assign]
+def audited(path: Path) -> list[datetime]:
+    with sqlite3.connect(path) as db:
+        return [dt(at) for (at,) in db.execute("SELECT at FROM rate_audit ORDER BY at")]
 
 
 async def test_thirty_calls_for_one_token_never_exceed_six_per_minute(tmp_path: Path) -> None:
@@ -56,9 +54,7 @@ async def test_concurrent_waiters_on_two_connections_share_one_window(tmp_path: 
     clock = FakeClock(T0)
     one = await open_storage(str(tmp_path / "rate.db"))
     two = await open_storage(str(tmp_path / "rate.db"))
-    admitted: list[datetime] = []
-    for storage in (one, two):
-        record_admissions(storage, tmp_path / "rate.db", admitted)
+    audit_admissions(tmp_path / "rate.db")
     gates = [StorageRateGate(one, clock), StorageRateGate(two, clock)]
 
     async def call(i: int) -> None:
@@ -69,6 +65,7 @@ async def test_concurrent_waiters_on_two_connections_share_one_window(tmp_path: 
     finally:
         await one.close()
         await two.close()
+    admitted = audited(tmp_path / "rate.db")
     assert len(admitted) == 25
     assert most_in_any_window(admitted, 60) <= 5
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from crosspost.core.emulators import DemoPost, RunningEmulator
+from crosspost.core.emulators import CrossPostPart, DemoPost, RunningEmulator
 from crosspost.plugins.bluesky.emulator.server import BlueskyEmulatorServer
 from crosspost.plugins.bluesky.emulator.state import EmulatorState
 
@@ -35,6 +35,11 @@ class BlueskyEmulator:
         account = {"service": server.url, "handle": DEMO_HANDLE, "app_password": DEMO_APP_PASSWORD}
         return RunningEmulator(url=server.url, env=env, account=account, admin_url=f"{server.url}/admin",
                                handle=server)
+
+    def cross_post(self, media_dir: str) -> CrossPostPart:
+        """Bluesky's share of the demo's cross-post: a short text of its own, tagged English."""
+        return CrossPostPart(options={"content": "One post, three platforms: the Bluesky post #crosspost",
+                                      "langs": ["en"]}, photo=str(ASSETS / "photo.jpg"))
 
     def demo_posts(self, media_dir: str) -> Sequence[DemoPost]:
         """Rich text (a link, a tag, a mention), a photo with alt text, a thread, a video."""

@@ -14,7 +14,7 @@ from types import TracebackType
 
 from aiohttp import web
 
-from crosspost.core.emulators import DemoPost, RunningEmulator
+from crosspost.core.emulators import CrossPostPart, DemoPost, RunningEmulator
 from crosspost.plugins.mastodon.emulator.app import make_app
 from crosspost.plugins.mastodon.emulator.state import EmuAccount, EmulatorState, InstanceConfig, RouteFault
 from crosspost.testing.faults import FaultPlan
@@ -89,6 +89,14 @@ class MastodonEmulator:
         return RunningEmulator(url=server.base_url, env={}, admin_url=f"{server.base_url}/_emulator",
                                account={"instance": server.base_url, "access_token": account.token},
                                handle=server)
+
+    def cross_post(self, media_dir: str) -> CrossPostPart:
+        """Mastodon's share of the demo's cross-post: its own text, unlisted, and its sample photo
+        (copied into ``media_dir``) offered as the shared image."""
+        photo = Path(media_dir) / "mastodon-photo.jpg"
+        shutil.copyfile(Path(__file__).parents[1] / "assets" / "photo.jpg", photo)
+        return CrossPostPart(options={"content": "One post, three platforms: the Mastodon status #crosspost",
+                                      "visibility": "unlisted"}, photo=str(photo))
 
     def demo_posts(self, media_dir: str) -> Sequence[DemoPost]:
         """A photo with alt text, and a text too long for one status posted as a thread; the
