@@ -111,8 +111,10 @@ class PostCommand(click.Command):
         base = super().get_params(ctx)
         taken = {p.name for p in base}
         generated = [f.option() for f in platform_flags(hooks_of(ctx).platforms()).values() if f.flag not in taken]
-        help_option = [p for p in base if p.name == "help"]
-        return [p for p in base if p.name != "help"] + generated + help_option
+        # The help option stays last; found by identity (click names it differently across versions).
+        help_option = self.get_help_option(ctx)
+        rest = [p for p in base if p is not help_option]
+        return rest + generated + ([help_option] if help_option is not None else [])
 
 
 def _is_url(text: str) -> bool:
