@@ -10,7 +10,6 @@ from __future__ import annotations
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
-from types import TracebackType
 
 from aiohttp import web
 
@@ -18,6 +17,7 @@ from crosspost.core.emulators import CrossPostPart, DemoPost, RunningEmulator
 from crosspost.plugins.mastodon.emulator.app import make_app
 from crosspost.plugins.mastodon.emulator.state import EmuAccount, EmulatorState, InstanceConfig, RouteFault
 from crosspost.testing.faults import FaultPlan
+from crosspost.testing.loopback import LoopbackServer
 
 __all__ = ["EmuAccount", "EmulatorServer", "EmulatorState", "InstanceConfig", "MastodonEmulator", "RouteFault",
            "make_app"]
@@ -25,57 +25,20 @@ __all__ = ["EmuAccount", "EmulatorServer", "EmulatorState", "InstanceConfig", "M
 DEMO_ACCOUNT = "demo"
 
 
-class EmulatorServer:
+class EmulatorServer(LoopbackServer):
     """The emulator on ``host:port`` (0 picks a free port); ``async with`` or ``start``/``stop``."""
 
     def __init__(self, state: EmulatorState | None = None, *, host: str = "127.0.0.1", port: int = 0) -> None:
+        super().__init__(host=host, port=port)
         self.state = state if state is not None else EmulatorState()
         self.faults = FaultPlan()
         """Counts every request and scripts generic faults (the contract suite drives it)."""
-        self.host = host
-        self.port = port
-        self._runner: web.AppRunner | None = None
 
-    @property
-    def base_url(self) -> str:
-        if self._runner is None:
-            raise RuntimeError("the emulator is not running; call start() first")
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+    def make_app(self) -> web.Application:
+        return make_app(self.state, self.faults)
 
     def posts_created(self) -> int:
         return len(self.state.statuses)
-
-    async def start(self) -> None:
-        if self._runner is not None:
-            return
-        # No access log: request lines would carry authorization codes.
-        runner = web.AppRunner(make_app(self.state, self.faults), access_log=None, handle_signals=False)
-        await runner.setup()
-        site = web.TCPSite(runner, self.host, self.port)
-        try:
-            await site.start()
-        except OSError:
-            await runner.cleanup()
-            raise
-        self._runner = runner
-        self.port = int(runner.addresses[0][1])
-
-    async def stop(self) -> None:
-        runner, self._runner = self._runner, None
-        if runner is not None:
-            await runner.cleanup()
-
-    async def __aenter__(self) -> EmulatorServer:
-        await self.start()
-        return self
-
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> None:
-        await self.stop()
-
-    def __repr__(self) -> str:
-        return f"<Mastodon EmulatorServer {self.host}:{self.port if self._runner else 'stopped'}>"
 
 
 class MastodonEmulator:
