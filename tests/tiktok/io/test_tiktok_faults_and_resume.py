@@ -22,13 +22,7 @@ from crosspost.testing.context import FakeJobContext
 from crosspost.testing.media import make_image
 
 from .conftest import FileServer, sha256_of
-
-SMALL_CHUNKS = {"CROSSPOST_TIKTOK_CHUNK_SIZE": str(5 * 1024 * 1024)}
-"""5 MiB chunks: many PUTs per video, so faults and crashes land mid-upload."""
-
-
-class Crash(Exception):
-    """Stands for the process dying at that moment."""
+from .crashes import SMALL_CHUNKS, Crash, crash_when, routes
 
 
 def video_post(path: Path) -> Post:
@@ -36,22 +30,6 @@ def video_post(path: Path) -> Post:
                 media=[Media(type=MediaKind.VIDEO, path=str(path))],
                 target_options={"tiktok": {"privacy_level": "PUBLIC_TO_EVERYONE", "allow_comment": True,
                                            "allow_duet": True, "allow_stitch": True}})
-
-
-def crash_when(predicate: Callable[[Mapping[str, Any]], bool]) -> Callable[[int, Mapping[str, Any]], None]:
-    fired = False
-
-    def on_save(index: int, checkpoint: Mapping[str, Any]) -> None:
-        nonlocal fired
-        if not fired and predicate(checkpoint):
-            fired = True
-            raise Crash(f"crash at save {index}")
-
-    return on_save
-
-
-def routes(state: EmulatorState, route: str) -> list[int | None]:
-    return [r.status for r in state.requests if r.route == route]
 
 
 def completed(state: EmulatorState) -> list[Any]:

@@ -9,9 +9,8 @@ holds every byte, nor be posted twice.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -21,11 +20,7 @@ from crosspost.plugins.tiktok.emulator import EmulatorState
 from crosspost.plugins.tiktok.platform import TikTokPlatform
 from crosspost.testing.context import FakeJobContext
 
-SMALL_CHUNKS = {"CROSSPOST_TIKTOK_CHUNK_SIZE": str(5 * 1024 * 1024)}
-
-
-class Crash(Exception):
-    """Stands for the process dying at that moment."""
+from .crashes import SMALL_CHUNKS, Crash, crash_when, routes
 
 
 def video_post(path: Path) -> Post:
@@ -33,22 +28,6 @@ def video_post(path: Path) -> Post:
                 media=[Media(type=MediaKind.VIDEO, path=str(path))],
                 target_options={"tiktok": {"privacy_level": "PUBLIC_TO_EVERYONE", "allow_comment": True,
                                            "allow_duet": True, "allow_stitch": True}})
-
-
-def crash_when(predicate: Callable[[Mapping[str, Any]], bool]) -> Callable[[int, Mapping[str, Any]], None]:
-    fired = False
-
-    def on_save(index: int, checkpoint: Mapping[str, Any]) -> None:
-        nonlocal fired
-        if not fired and predicate(checkpoint):
-            fired = True
-            raise Crash(f"crash at save {index}")
-
-    return on_save
-
-
-def routes(state: EmulatorState, route: str) -> list[int | None]:
-    return [r.status for r in state.requests if r.route == route]
 
 
 def route_order(state: EmulatorState) -> list[str]:
