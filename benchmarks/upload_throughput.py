@@ -52,6 +52,7 @@ from crosspost.plugins.tiktok.chunks import ChunkPlan
 NAME = "upload_throughput"
 QUICK_SIZE = 70_000_000
 TARGET_VS_CURL = 0.9
+TARGET_CPU_VS_CURL = 1.2
 ROUNDS = 5
 
 
@@ -249,6 +250,18 @@ def ratio(figure: str, runs: dict[str, list[Run]], top: str, bottom: str, **extr
     emit(NAME, figure, median(paired), "ratio", min=min(paired), max=max(paired), rounds=len(paired), **extra)
 
 
+def cpu_ratio(figure: str, runs: dict[str, list[Run]], top: str, bottom: str, **extra: object) -> None:
+    """The median of per-round client-CPU ratios (``top``'s CPU over ``bottom``'s, same bytes):
+    below 1 means ``top`` spent less CPU per byte."""
+    if top not in runs or bottom not in runs:
+        emit(NAME, figure, None, "ratio", note=f"{bottom} did not run", **extra)
+        return
+    paired = [t.client_cpu / b.client_cpu for t, b in zip(runs[top], runs[bottom], strict=True) if b.client_cpu > 0]
+    emit(NAME, figure, median(paired) if paired else None, "ratio",
+         min=min(paired, default=None), max=max(paired, default=None), rounds=len(paired),
+         note="client CPU per byte uploaded (user + system, all threads): crosspost's over curl's", **extra)
+
+
 @contextlib.contextmanager
 def workdir(given: str | None) -> Iterator[Path]:
     if given:
@@ -286,6 +299,7 @@ def main() -> None:
     ratio("crosspost_vs_curl", runs, "crosspost", "curl", target=TARGET_VS_CURL)
     ratio("crosspost_vs_requests", runs, "crosspost", "requests")
     ratio("crosspost_vs_sink_alone", runs, "crosspost", "sink_alone")
+    cpu_ratio("crosspost_cpu_vs_curl", runs, "crosspost", "curl", target=TARGET_CPU_VS_CURL)
 
 
 if __name__ == "__main__":

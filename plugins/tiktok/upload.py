@@ -4,8 +4,8 @@ What a caller may rely on:
 
 - Chunks go in order, each with ``Content-Range: bytes {first}-{last}/{total}``, an explicit
   ``Content-Length`` (never chunked transfer encoding) and ``Content-Type`` from the sniffed
-  format. The body is an async generator of 4 MiB reads (RELIABILITY.md: curl speed, memory near
-  one read whatever the chunk or file size).
+  format. The body is read into two reused 1 MiB buffers (``file_body``): curl's speed and a
+  few MiB of memory whatever the chunk or file size.
 - ``on_chunk_acked(index)`` is awaited after TikTok acknowledged every chunk up to ``index`` and
   before the next one is sent: the platform saves its checkpoint there. Upload can start at any
   chunk (``start_chunk``) to resume after a crash.
@@ -28,9 +28,8 @@ import asyncio
 import logging
 import random
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
-from typing import BinaryIO
 
 import aiohttp
 import attrs
@@ -41,12 +40,13 @@ from crosspost.core.errors import PermanentError, PlatformError, TransientError
 from crosspost.plugins.tiktok.chunks import ChunkPlan
 from crosspost.plugins.tiktok.client import Attempts, RetryPolicy, translate_client_error
 from crosspost.plugins.tiktok.errors import UploadUrlRejected, chunk_response_error
+from crosspost.plugins.tiktok.file_body import BLOCK_SIZE, FileRangeBody, FileTruncated
 
 log = logging.getLogger("crosspost.plugins.tiktok.upload")
 
 PLATFORM = "tiktok"
-READ_SIZE = 4 * 1024 * 1024
-"""Bytes per read from disk (and per write to the socket)."""
+READ_SIZE = BLOCK_SIZE
+"""Bytes per read from disk (and per write to the socket), into one of two reused buffers."""
 UPLOAD_TIMEOUT = aiohttp.ClientTimeout(total=None, sock_connect=30, sock_read=300)
 """No total limit (a 128 MB chunk on a slow line takes minutes); a stalled socket is an error."""
 VIDEO_CONTENT_TYPES: Mapping[str, str] = {"mp4": "video/mp4", "mov": "video/quicktime", "webm": "video/webm"}
@@ -178,15 +178,19 @@ class ChunkUploader:
             "Content-Length": str(chunk.length),
             "Content-Range": target.plan.content_range(index),
         }
-        body = _read_range(target.path, chunk.first_byte, chunk.length, self.read_size,
-                           _reporter(progress, chunk.first_byte, target.plan.video_size))
+        body = FileRangeBody(target.path, chunk.first_byte, chunk.length, content_type=target.content_type,
+                             sent=_reporter(progress, chunk.first_byte, target.plan.video_size),
+                             block_size=self.read_size, platform=PLATFORM)
         try:
             async with self.http.put(URL(target.upload_url, encoded=True), data=body, headers=headers,
                                      timeout=self.timeout) as resp:
                 await resp.read()
                 return resp.status, resp.headers
         except (aiohttp.ClientError, TimeoutError) as exc:
-            # aiohttp cancels its body writer on failure, which closes the file in _read_range.
+            # aiohttp cancels its body writer on failure; the body closes its file when its read ends.
+            truncated = _body_failure(exc)
+            if truncated is not None:  # not the network: the file itself changed
+                raise truncated from None
             raise translate_client_error(exc, what=f"chunk {index + 1}") from None
 
 
@@ -198,24 +202,14 @@ def _reporter(progress: Progress | None, first: int, total: int) -> Callable[[in
     return report
 
 
-async def _read_range(
-    path: Path, first: int, length: int, read_size: int, sent: Callable[[int], None]
-) -> AsyncIterator[bytes]:
-    """``length`` bytes of ``path`` from ``first``, read ``read_size`` at a time off the event loop."""
-    handle: BinaryIO = await asyncio.to_thread(path.open, "rb")
-    try:
-        await asyncio.to_thread(handle.seek, first)
-        done = 0
-        while done < length:
-            block = await asyncio.to_thread(handle.read, min(read_size, length - done))
-            if not block:
-                raise PermanentError("the video file became shorter during the upload; post it again.",
-                                     code="file_changed", platform=PLATFORM)
-            done += len(block)
-            yield block
-            sent(done)
-    finally:
-        handle.close()
+def _body_failure(exc: BaseException) -> FileTruncated | None:
+    """The body's own error behind aiohttp's connection error, if that is what ended the request."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, FileTruncated):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 def _file_size(path: Path) -> int:

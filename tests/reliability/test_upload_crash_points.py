@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +24,9 @@ import pytest
 from crosspost.core.clock import FakeClock
 from crosspost.core.hub import Hub
 from crosspost.core.models import JobStatus
-from crosspost.plugins.tiktok import upload as upload_module
 from crosspost.plugins.tiktok.client import TikTokClient
 from crosspost.plugins.tiktok.emulator import Creator, EmulatorState
+from crosspost.plugins.tiktok.file_body import FileRangeBody
 from crosspost.plugins.tiktok.publish import PublishRun
 from crosspost.plugins.tiktok.upload import ChunkUploader
 from tests.reliability.tiktok_hub import (
@@ -66,20 +66,17 @@ def dies(monkeypatch: pytest.MonkeyPatch, owner: object, name: str, *, before: b
 
 def dies_mid_chunk(monkeypatch: pytest.MonkeyPatch, index: int) -> None:
     """The process dies while chunk ``index`` is on the wire: part of its body has been sent."""
-    read_range = upload_module._read_range
+    write_body = FileRangeBody.write_with_length
     put = ChunkUploader._put
     stalled = asyncio.Event()
     fired = False
 
-    async def stalling_read(path: Path, first: int, length: int, read_size: int,
-                            sent: Callable[[int], None]) -> AsyncIterator[bytes]:
-        blocks = 0
-        async for block in read_range(path, first, length, 1 << 20, sent):
-            yield block
-            blocks += 1
-            if first == index * CHUNK and blocks == 2 and not fired:
-                stalled.set()
-                await asyncio.Event().wait()  # the body stops mid-chunk
+    async def stalling_write(self: FileRangeBody, writer: Any, content_length: int | None) -> None:
+        if self.first != index * CHUNK or fired:
+            return await write_body(self, writer, content_length)
+        await write_body(self, writer, 2 << 20)  # two blocks of the chunk go out, then the body stops
+        stalled.set()
+        await asyncio.Event().wait()
 
     async def dying_put(self: ChunkUploader, target: Any, chunk: int, progress: Any) -> Any:
         nonlocal fired
@@ -93,7 +90,7 @@ def dies_mid_chunk(monkeypatch: pytest.MonkeyPatch, index: int) -> None:
             await request
         raise ProcessDied("mid-chunk")
 
-    monkeypatch.setattr(upload_module, "_read_range", stalling_read)
+    monkeypatch.setattr(FileRangeBody, "write_with_length", stalling_write)
     monkeypatch.setattr(ChunkUploader, "_put", dying_put)
 
 

@@ -6,15 +6,24 @@ one shows the bytes and headers), and answers as a test script says.
 
 from __future__ import annotations
 
+import asyncio
+import datetime
+import ipaddress
 import random
+import ssl
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import aiohttp
 import pytest
 from aiohttp import web
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from crosspost.core.clock import FakeClock
+from crosspost.core.errors import PermanentError
 from crosspost.plugins.tiktok.chunks import ChunkPlan
 from crosspost.plugins.tiktok.client import RetryPolicy
 from crosspost.plugins.tiktok.errors import UploadUrlRejected
@@ -104,7 +113,7 @@ async def test_each_chunk_has_its_range_an_explicit_length_and_the_sniffed_type(
     assert seen == [0, 1]
 
 
-async def test_bytes_stream_from_disk_in_4mib_reads_with_progress(
+async def test_bytes_stream_from_disk_in_1mib_blocks_with_progress(
     uploader: ChunkUploader, recorder: Recorder, clip: Path,
 ) -> None:
     reports: list[tuple[int, int]] = []
@@ -113,7 +122,7 @@ async def test_bytes_stream_from_disk_in_4mib_reads_with_progress(
                           progress=lambda done, total: reports.append((done, total)))
     done = [d for d, _ in reports]
     steps = [b - a for a, b in zip([0, *done], done, strict=False) if b > a]
-    assert max(steps) == READ_SIZE == 4 * MIB
+    assert max(steps) == READ_SIZE == 1 * MIB
     assert done == sorted(done)
     assert reports[-1] == (SIZE, SIZE)
 
@@ -179,3 +188,78 @@ def test_server_position_reads_tiktoks_content_range() -> None:
     assert server_position({"Content-Range": "bytes */50000123"}, 50_000_123) == 0
     assert server_position({"Content-Range": "bytes 0-9/11"}, 50_000_123) is None
     assert server_position({}, 10) is None
+
+
+async def test_a_file_cut_short_mid_chunk_fails_as_changed_not_as_a_network_error(
+    uploader: ChunkUploader, recorder: Recorder, clip: Path,
+) -> None:
+    def shrink(done: int, total: int) -> None:
+        if done >= MIB:  # one block is on the wire: the rest of the chunk is no longer on disk
+            with clip.open("r+b") as file:
+                file.truncate(2 * MIB)
+
+    _, on_ack = acks()
+    with pytest.raises(PermanentError) as raised:
+        await uploader.upload(target(clip, recorder), on_chunk_acked=on_ack,  # type: ignore[arg-type]
+                              progress=shrink)
+    assert raised.value.code == "file_changed"
+    assert "secret-token" not in str(raised.value)
+
+
+def self_signed(folder: Path) -> tuple[ssl.SSLContext, ssl.SSLContext]:
+    """A server context with a fresh certificate for 127.0.0.1, and a client context trusting it."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                           critical=False)
+            .sign(key, hashes.SHA256()))
+    (folder / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (folder / "key.pem").write_bytes(key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server.load_cert_chain(folder / "cert.pem", folder / "key.pem")
+    return server, ssl.create_default_context(cafile=str(folder / "cert.pem"))
+
+
+@pytest.mark.parametrize("tls", [False, True], ids=["plain", "tls"])
+async def test_bytes_stay_exact_to_a_slow_reader(tmp_path: Path, clip: Path, tls: bool) -> None:
+    """The body's buffers are reused, and transports may keep a reference to a written block
+    instead of copying it (plain sockets from Python 3.12): a buffer refilled too early would
+    send the next block's bytes in its place. A server that reads in small sips keeps the
+    client's transport full, which is when that would happen. (Checked: refilling the block just
+    written fails the plain case on Python 3.12; 3.11's transports copy, so there it passes.)"""
+    received: list[bytes] = []
+
+    async def sipping_put(request: web.Request) -> web.Response:
+        parts = []
+        while part := await request.content.read(256 * 1024):
+            parts.append(part)
+            await asyncio.sleep(0.001)
+        received.append(b"".join(parts))
+        held = sum(map(len, received))
+        return web.Response(status=201 if held == SIZE else 206,
+                            headers={"Content-Range": f"bytes 0-{held - 1}/{SIZE}"})
+
+    server_tls, client_tls = self_signed(tmp_path) if tls else (None, None)
+    app = web.Application(client_max_size=256 * MIB)
+    app.router.add_put("/upload/", sipping_put)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=server_tls)
+    await site.start()
+    scheme = "https" if tls else "http"
+    url = f"{scheme}://127.0.0.1:{runner.addresses[0][1]}/upload/?upload_id=1&upload_token=secret-token"
+    try:
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=client_tls or False)) as http:
+            uploader = ChunkUploader(http, clock=FakeClock(), policy=RetryPolicy(attempts=1))
+            seen, on_ack = acks()
+            await uploader.upload(UploadTarget(path=clip, plan=PLAN, content_type="video/mp4", upload_url=url),
+                                  on_chunk_acked=on_ack)  # type: ignore[arg-type]
+    finally:
+        await runner.cleanup()
+    assert seen == [0, 1]
+    assert b"".join(received) == random.Random(3).randbytes(SIZE)
