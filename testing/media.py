@@ -33,6 +33,8 @@ _ENCODER_OPTIONS = {
     "libx264": {"preset": "ultrafast", "threads": "1"},
     "libvpx": {"deadline": "realtime", "cpu-used": "8", "threads": "1"},
     "libvpx-vp9": {"deadline": "realtime", "cpu-used": "8", "threads": "1"},
+    "libx265": {"preset": "ultrafast", "x265-params": "log-level=error:pools=1:frame-threads=1"},
+    "libsvtav1": {"preset": "12", "svtav1-params": "lp=1"},
 }
 _PIL_FORMATS = {"jpeg": "JPEG", "webp": "WEBP", "png": "PNG"}
 _FREE_HEADER = 8
@@ -71,17 +73,19 @@ def make_video(
     pad_to: int | None = None,
     faststart: bool = False,
     rotation: int = 0,
+    codec: str | None = None,
 ) -> Path:
     """Write a real, playable video of ``seconds`` at ``fps`` to ``path`` and return the path.
 
     ``pad_to`` makes the file exactly that many bytes (still valid; see the module docstring).
     ``faststart`` puts the MP4/MOV index before the media data, as streaming encoders do.
     ``rotation`` records a display rotation (degrees) in the container, as phones do.
+    ``codec`` names the encoder (``libx265``, ``libsvtav1``, ``mpeg4``...) instead of :func:`video_encoder`'s.
     """
     if width % 2 or height % 2:
         raise ValueError(f"width and height must be even for 4:2:0 video, got {width}x{height}")
     target = Path(path)
-    target.write_bytes(_encoded(container, seconds, fps, width, height, faststart, rotation))
+    target.write_bytes(_encoded(container, seconds, fps, width, height, faststart, rotation, codec))
     if pad_to is not None:
         _pad(target, container, pad_to)
     return target
@@ -89,12 +93,19 @@ def make_video(
 
 @functools.cache
 def _encoded(
-    container: VideoContainer, seconds: float, fps: int, width: int, height: int, faststart: bool, rotation: int
+    container: VideoContainer,
+    seconds: float,
+    fps: int,
+    width: int,
+    height: int,
+    faststart: bool,
+    rotation: int,
+    codec: str | None,
 ) -> bytes:
     frames = (_test_frame(i, width, height) for i in range(round(seconds * fps)))
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / f"video.{container}"
-        _encode(out, container, frames, fps, faststart=faststart, rotation=rotation)
+        _encode(out, container, frames, fps, faststart=faststart, rotation=rotation, codec=codec)
         return out.read_bytes()
 
 
@@ -107,8 +118,9 @@ def _encode(
     faststart: bool = False,
     rotation: int = 0,
     quality: dict[str, str] | None = None,
+    codec: str | None = None,
 ) -> None:
-    codec = video_encoder(container)
+    codec = codec or video_encoder(container)
     options = {**_ENCODER_OPTIONS.get(codec, {}), **(quality or {})}
     muxer_options = {"movflags": "+faststart"} if faststart and container != "webm" else {}
     with av.open(str(out), "w", format=container, options=muxer_options) as output:

@@ -4,10 +4,13 @@
 size from the container (never raising: problems come back as text), and ``convert_to_jpeg``
 makes a JPEG of a still a platform would refuse (TikTok takes no PNG).
 
-PyAV and Pillow (~33 MiB of memory, tens of milliseconds) load only when a probe or a conversion
-runs: ``probe``, ``probe_async``, ``convert_to_jpeg`` and ``MediaConversionError`` are resolved
-on first access (PEP 562), so naming ``MediaInfo`` or ``MediaFormat`` (pure request builders and
-validators do) costs nothing.
+What loads what: ``probe``, ``probe_async``, ``convert_to_jpeg`` and ``MediaConversionError``
+are resolved on first access (PEP 562), so naming ``MediaInfo`` or ``MediaFormat`` (pure request
+builders and validators do) costs nothing. Probing an MP4 or MOV is pure Python (the ``moov``
+index, read by ``isobmff``) and loads neither PyAV nor Pillow (~33 MiB of memory, tens of
+milliseconds together); PyAV loads on the first probe of a WebM, Matroska or AVI file (or of an
+MP4/MOV the pure reader hands over, such as a fragmented one), and Pillow on the first still
+probed or on first access of ``convert_to_jpeg`` (whose module imports it).
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ _HEAVY = {
     "convert_to_jpeg": "crosspost.core.media.convert",
     "MediaConversionError": "crosspost.core.media.convert",
 }
-"""Names whose modules import PyAV or Pillow, by the module that defines them."""
+"""Names resolved on first access, by the module that defines them (``convert`` imports Pillow)."""
 
 
 def __getattr__(name: str) -> Any:

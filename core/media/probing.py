@@ -5,6 +5,12 @@ saved as ``.mp4``, a cut-off download) comes back as a :class:`MediaInfo` whose 
 what is wrong in words a user can act on. It reads headers only (the container's index for
 videos, a reduced decode for JPEGs), so a file of many gigabytes probes in milliseconds and in
 constant memory.
+
+What loads what: importing this module loads neither PyAV nor Pillow. MP4 and MOV are read in
+pure Python from their ``moov`` index (:mod:`crosspost.core.media.isobmff`), so probing the
+commonest uploads never loads FFmpeg. PyAV is imported on first use for WebM, Matroska and AVI,
+and for the MP4/MOV files the pure reader hands over (fragmented files, unknown codecs, odd or
+oversized indexes); Pillow is imported on first use for still images.
 """
 
 from __future__ import annotations
@@ -16,18 +22,20 @@ import warnings
 from fractions import Fraction
 from itertools import islice
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import attrs
-import av
-from av.container import InputContainer
-from av.error import FFmpegError
-from av.video.stream import VideoStream
-from PIL import Image, UnidentifiedImageError
 
 from crosspost.core.media.info import MediaInfo
+from crosspost.core.media.isobmff import NeedsDemuxer, read_movie
 from crosspost.core.media.sniff import SNIFF_SIZE, MediaFormat, NotARegularFile, read_head, sniff
 from crosspost.core.media.structure import StructureError, check_ebml, check_iso_bmff
 from crosspost.core.models import MediaKind
+
+if TYPE_CHECKING:
+    from av.container import InputContainer
+    from av.video.stream import VideoStream
+    from PIL import Image
 
 # Bounded reads for PyAV's stream analysis, whatever the file size (ffmpeg's defaults, made explicit).
 _PROBE_BUDGET = {"probesize": "5000000", "analyzeduration": "5000000"}
@@ -35,6 +43,7 @@ _ROTATION_PACKETS = 32
 _EXIF_ORIENTATION = 0x0112
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _TRANSPOSED_ORIENTATIONS = frozenset({5, 6, 7, 8})
+_ISO_BMFF = frozenset({MediaFormat.MP4, MediaFormat.MOV})
 # Pillow reads these only with an optional plugin (pillow-heif; AVIF in some builds).
 _NEEDS_A_PLUGIN = frozenset({MediaFormat.HEIC, MediaFormat.AVIF})
 
@@ -90,20 +99,60 @@ def _probe_bytes(path: Path, head: bytes, info: MediaInfo) -> MediaInfo:
 
 
 def _probe_video(path: Path, head: bytes, info: MediaInfo) -> MediaInfo:
-    corrupt = f"the {info.format.label} container is truncated or corrupt"
     try:
         _check_structure(path, head, info)
+        if info.format in _ISO_BMFF:
+            found = _read_iso_bmff(path, info)
+            if found is not None:
+                return found
+    except StructureError as exc:
+        return attrs.evolve(info, problem=f"{_corrupt(info)}: {exc}")
+    return _probe_with_pyav(path, info)
+
+
+def _corrupt(info: MediaInfo) -> str:
+    return f"the {info.format.label} container is truncated or corrupt"
+
+
+def _read_iso_bmff(path: Path, info: MediaInfo) -> MediaInfo | None:
+    """The MP4/MOV's video track from its ``moov`` index; ``None`` when FFmpeg must decide."""
+    try:
+        with path.open("rb") as file:
+            movie = read_movie(file, info.size)
+    except (NeedsDemuxer, struct.error, IndexError):  # the last two would be a bug here: FFmpeg still answers
+        return None
+    if movie.video is None:
+        return _no_video(info)
+    track = movie.video
+    return attrs.evolve(
+        info,
+        duration_s=track.duration_s,
+        fps=track.fps,
+        width=track.width,
+        height=track.height,
+        codec=track.codec,
+    )
+
+
+def _no_video(info: MediaInfo) -> MediaInfo:
+    return attrs.evolve(info, problem=f"the {info.format.label} file has no video stream (audio only?)")
+
+
+def _probe_with_pyav(path: Path, info: MediaInfo) -> MediaInfo:
+    """FFmpeg's demuxers, for WebM/Matroska/AVI and the MP4/MOV layouts the pure reader hands over."""
+    import av  # ~20 MiB and tens of milliseconds: only on the paths that need FFmpeg
+    from av.error import FFmpegError
+
+    try:
         with av.open(str(path), container_options=_PROBE_BUDGET) as container:
             return _read_video(container, info)
-    except StructureError as exc:
-        return attrs.evolve(info, problem=f"{corrupt}: {exc}")
     except FFmpegError as exc:
-        return attrs.evolve(info, problem=f"{corrupt}: {exc.strerror or exc}")
+        return attrs.evolve(info, problem=f"{_corrupt(info)}: {exc.strerror or exc}")
 
 
 def _check_structure(path: Path, head: bytes, info: MediaInfo) -> None:
     """Catch cut-off files from the container's own size fields, before FFmpeg guesses around them."""
-    if info.format in (MediaFormat.MP4, MediaFormat.MOV):
+    if info.format in _ISO_BMFF:
         with path.open("rb") as file:
             check_iso_bmff(file, info.size)
     elif info.format in (MediaFormat.WEBM, MediaFormat.MKV):
@@ -112,7 +161,7 @@ def _check_structure(path: Path, head: bytes, info: MediaInfo) -> None:
 
 def _read_video(container: InputContainer, info: MediaInfo) -> MediaInfo:
     if not container.streams.video:
-        return attrs.evolve(info, problem=f"the {info.format.label} file has no video stream (audio only?)")
+        return _no_video(info)
     stream = container.streams.video[0]
     width, height = stream.codec_context.width or None, stream.codec_context.height or None
     if _rotation(container, stream) % 180:
@@ -124,7 +173,7 @@ def _read_video(container: InputContainer, info: MediaInfo) -> MediaInfo:
         fps=float(rate) if rate else None,
         width=width,
         height=height,
-        codec=stream.codec_context.name,
+        codec=stream.codec_context.codec.canonical_name,  # "av1", not the decoder's "libdav1d"
     )
 
 
@@ -132,7 +181,9 @@ def _duration(container: InputContainer, stream: VideoStream) -> float | None:
     if stream.duration and stream.time_base:
         return float(stream.duration * stream.time_base)
     if container.duration:
-        return float(Fraction(container.duration, av.time_base))
+        from av import time_base
+
+        return float(Fraction(container.duration, time_base))
     return None
 
 
@@ -143,6 +194,8 @@ def _rotation(container: InputContainer, stream: VideoStream) -> int:
     One decoder thread, so the first frame comes out of the first packets (frame threading
     would hold it back by one packet per thread).
     """
+    from av.error import FFmpegError
+
     try:
         stream.codec_context.thread_count = 1
         for packet in islice(container.demux(stream), _ROTATION_PACKETS):
@@ -154,6 +207,8 @@ def _rotation(container: InputContainer, stream: VideoStream) -> int:
 
 
 def _probe_image(path: Path, info: MediaInfo) -> MediaInfo:
+    from PIL import Image, UnidentifiedImageError  # loaded on the first still probed
+
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -186,6 +241,8 @@ def _orientation(path: Path, image: Image.Image) -> int | None:
         raw = _trailing_png_exif(path)
     if not raw:
         return None
+    from PIL import Image
+
     exif = Image.Exif()
     exif.load(raw if isinstance(raw, bytes) else bytes(raw))
     value = exif.get(_EXIF_ORIENTATION)

@@ -6,8 +6,11 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+
+from crosspost.testing.media import make_image, make_video
 
 MEDIA_LIBRARIES = ("av", "PIL")
 SANS_IO_TIKTOK = ("options", "validate", "requests", "chunks", "errors", "status", "importers", "text",
@@ -47,8 +50,24 @@ def test_naming_media_types_loads_neither_pyav_nor_pillow() -> None:
     assert loaded_after("from crosspost.core.media import MediaFormat, MediaInfo, sniff", MEDIA_LIBRARIES) == []
 
 
-def test_probing_loads_pyav_and_pillow_on_first_use() -> None:
-    assert loaded_after("from crosspost.core.media import probe", MEDIA_LIBRARIES) == ["av", "PIL"]
+def test_naming_probe_loads_neither_pyav_nor_pillow() -> None:
+    assert loaded_after("from crosspost.core.media import probe", MEDIA_LIBRARIES) == []
+
+
+def test_probing_an_mp4_loads_neither_pyav_nor_pillow(tmp_path: Path) -> None:
+    """MP4/MOV are read from their ``moov`` index in pure Python (crosspost.core.media.isobmff)."""
+    video = make_video(tmp_path / "clip.mp4", seconds=1.0)
+    code = f"from crosspost.core.media import probe\nassert probe({str(video)!r}).ok"
+    assert loaded_after(code, MEDIA_LIBRARIES) == []
+
+
+def test_probing_a_webm_loads_pyav_and_a_photo_loads_pillow(tmp_path: Path) -> None:
+    video = make_video(tmp_path / "clip.webm", container="webm", seconds=1.0)
+    photo = make_image(tmp_path / "photo.jpg", width=64, height=64)
+    webm = f"from crosspost.core.media import probe\nassert probe({str(video)!r}).ok"
+    jpeg = f"from crosspost.core.media import probe\nassert probe({str(photo)!r}).ok"
+    assert loaded_after(webm, MEDIA_LIBRARIES) == ["av"]
+    assert loaded_after(jpeg, MEDIA_LIBRARIES) == ["PIL"]
 
 
 def test_the_tiktok_platform_loads_media_libraries_only_when_it_probes() -> None:
