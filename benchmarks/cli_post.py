@@ -5,8 +5,10 @@ Per round, against a fresh TikTok emulator in its own process (``emulator_proces
 ``crosspost``  ``crosspost accounts add`` (not timed), then the timed command
                ``crosspost --json post --to tiktok:main --video V --privacy SELF_ONLY
                --no-allow-comment --no-allow-duet --no-allow-stitch`` in a child process. Its
-               peak RSS comes from ``wait4`` (``ru_maxrss`` of that child alone), its CPU from
-               the same rusage. From the emulator's request log (each request's start time):
+               peak RSS is its own ``VmHWM`` at exit (``peak_rss.py`` runs the console script in
+               the measured process: ``ru_maxrss`` would include this benchmark's own memory,
+               inherited through vfork), its CPU comes from ``wait4``'s rusage. From the
+               emulator's request log (each request's start time):
                ``first_request_s`` (the command's first request: start-up, imports, settings,
                storage, the first byte on the wire), ``upload_start_s`` (the first chunk PUT) and
                ``upload_done_s`` (the first status poll after the last chunk PUT: the platform
@@ -17,7 +19,9 @@ Per round, against a fresh TikTok emulator in its own process (``emulator_proces
 
 Ratios: ``end_to_end_vs_curl`` = (curl init + curl upload) / crosspost's start-to-upload-done
 (≥ 0.9 is the target), ``cpu_vs_curl`` = crosspost child CPU / curl CPU. The video is a valid
-MP4 padded with zeros (``--size-mib``, default 1024; ``--quick`` 48). Never asserts on speed.
+MP4 padded with pseudo-random bytes (``--size-mib``, default 1024; ``--quick`` 48), read once
+before each round so that both senders read a warm page cache (curl's chunk files were just
+written). Never asserts on speed.
 """
 
 from __future__ import annotations
@@ -37,9 +41,10 @@ from typing import Any
 from emulator_process import EmulatorProcess
 from figures import emit, median
 from upload_throughput import send_curl, split_chunks
-from uploads import MIB, plan_for, prepare_video
+from uploads import MIB, file_crc32, plan_for, prepare_video
 
 NAME = "cli_post"
+HERE = Path(__file__).resolve().parent
 TARGET_VS_CURL = 0.9
 TARGET_FIRST_BYTE_S = 0.3
 
@@ -47,7 +52,7 @@ TARGET_FIRST_BYTE_S = 0.3
 def cli(*args: str) -> list[str]:
     """The ``crosspost`` console script beside this interpreter (as a user's venv has it)."""
     exe = Path(sys.executable).with_name("crosspost")
-    return [str(exe) if exe.exists() else "crosspost", *args]
+    return [str(exe) if exe.exists() else shutil.which("crosspost") or "crosspost", *args]
 
 
 def run_crosspost(video: Path, folder: Path) -> dict[str, Any]:
@@ -65,9 +70,11 @@ def run_crosspost(video: Path, folder: Path) -> dict[str, Any]:
                            creator["access_token"], "--refresh-token", creator["refresh_token"]),
                        env=env, check=True, capture_output=True)
         started = time.time()
-        proc = subprocess.Popen(cli("--json", "post", "--to", "tiktok:main", "--video", str(video),
-                                    "--privacy", "SELF_ONLY", "--no-allow-comment", "--no-allow-duet",
-                                    "--no-allow-stitch"), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        peak_file = folder / "peak_rss_kib"
+        command = cli("--json", "post", "--to", "tiktok:main", "--video", str(video),
+                      "--privacy", "SELF_ONLY", "--no-allow-comment", "--no-allow-duet", "--no-allow-stitch")
+        proc = subprocess.Popen([sys.executable, str(HERE / "peak_rss.py"), str(peak_file), *command],
+                                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.time() - started
         out = proc.stdout.read().decode() if proc.stdout else ""
@@ -80,7 +87,7 @@ def run_crosspost(video: Path, folder: Path) -> dict[str, Any]:
     puts = [t for t in asked["upload_put"] if t >= started]
     done = min(t for t in asked["status"] if t >= max(puts))
     return {
-        "wall_s": wall, "peak_rss_mib": usage.ru_maxrss / 1024, "cpu_s": usage.ru_utime + usage.ru_stime,
+        "wall_s": wall, "peak_rss_mib": int(peak_file.read_text()) / 1024, "cpu_s": usage.ru_utime + usage.ru_stime,
         "first_request_s": mine[0] - started, "upload_start_s": puts[0] - started,
         "upload_done_s": done - started, "status": json.loads(out)["status"],
     }
@@ -127,10 +134,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="crosspost-bench-") as tmp:
         folder = Path(tmp)
         video = folder / "video.mp4"
-        prepare_video(video, size, fill=False)
+        prepare_video(video, size, fill=True)  # real bytes, and in the page cache like curl's chunk files
         for index in range(rounds):
             workdir = folder / f"round{index}"
             workdir.mkdir()
+            file_crc32(video)  # warm again: both senders read the same hot page cache
             ours.append(run_crosspost(video, workdir))
             if curl:
                 theirs.append(run_curl(curl, video, workdir))
