@@ -94,7 +94,7 @@ def test_upload_memory_prints_peak_rss_per_size_and_the_growth_against_its_limit
 def test_upload_throughput_prints_each_sender_and_the_ratios() -> None:
     figures = by_name(run_script("upload_throughput.py", "--quick"), "upload_throughput")
     senders = {"sink_alone_mb_s", "crosspost_mb_s", "curl_mb_s", "requests_mb_s"}
-    ratios = {"crosspost_vs_curl", "crosspost_vs_requests", "crosspost_vs_sink_alone"}
+    ratios = {"crosspost_vs_curl", "crosspost_vs_requests", "crosspost_vs_sink_alone", "crosspost_cpu_vs_curl"}
     assert set(figures) == senders | ratios
     [ours] = figures["crosspost_mb_s"]
     assert ours["intact"] is True, "crosspost's upload arrived byte for byte"
@@ -103,6 +103,9 @@ def test_upload_throughput_prints_each_sender_and_the_ratios() -> None:
         [sender] = figures[name]
         assert sender["value"] is None or sender["intact"] is True, sender
     assert figures["crosspost_vs_curl"][0]["target"] == 0.9
+    [cpu] = figures["crosspost_cpu_vs_curl"]
+    assert cpu["target"] == 1.2
+    assert cpu["value"] is None or cpu["value"] > 0
 
 
 @pytest.mark.slow
