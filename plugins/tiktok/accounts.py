@@ -88,7 +88,8 @@ def account_client(account: AccountAccess, ctx: ServiceContext) -> TikTokClient:
     config = TikTokConfig.from_settings(ctx.settings)
     app = OAuthClient(api_base=config.api_base, client_key=config.client_key, client_secret=config.client_secret)
     tokens = TokenKeeper(account, http=ctx.http, app=app, clock=ctx.clock)
-    return TikTokClient(ctx.http, api_base=config.api_base, tokens=tokens, rate=ctx.rate, clock=ctx.clock)
+    return TikTokClient(ctx.http, api_base=config.api_base, tokens=tokens, rate=ctx.rate, clock=ctx.clock,
+                        paced=config.client_limits)
 
 
 def _seconds(values: Mapping[str, str], name: str) -> int | None:

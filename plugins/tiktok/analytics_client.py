@@ -31,7 +31,8 @@ def client_for(ctx: MetricsContext) -> TikTokClient:
     config = TikTokConfig.from_settings(ctx.settings)
     app = OAuthClient(api_base=config.api_base, client_key=config.client_key, client_secret=config.client_secret)
     tokens = TokenKeeper(ctx.account, http=ctx.http, app=app, clock=ctx.clock)
-    return TikTokClient(ctx.http, api_base=config.api_base, tokens=tokens, rate=ctx.rate, clock=ctx.clock)
+    return TikTokClient(ctx.http, api_base=config.api_base, tokens=tokens, rate=ctx.rate, clock=ctx.clock,
+                        paced=config.client_limits)
 
 
 async def _call(client: TikTokClient, request: ApiRequest, limit: EndpointLimit, *, scope: str,

@@ -42,6 +42,8 @@ class TikTokConfig:
     verified: VerifiedUrls = attrs.field(factory=VerifiedUrls)
     """``VERIFIED_URL_PREFIXES`` / ``VERIFIED_DOMAINS``: video URLs on them go PULL_FROM_URL."""
     chunk_size: int = DEFAULT_CHUNK_SIZE
+    client_limits: bool = True
+    """Whether crosspost paces TikTok's limits itself; off only against a loopback emulator."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TikTokConfig:
@@ -54,15 +56,31 @@ class TikTokConfig:
         if not MIN_CHUNK_SIZE <= chunk_size <= MAX_CHUNK_SIZE:
             raise ConfigError(f"CROSSPOST_TIKTOK_CHUNK_SIZE must be a number of bytes from {MIN_CHUNK_SIZE} "
                               f"to {MAX_CHUNK_SIZE}")
+        api_base = (conf.get("api_base") or DEFAULT_API_BASE).rstrip("/")
         return cls(
-            api_base=(conf.get("api_base") or DEFAULT_API_BASE).rstrip("/"),
+            api_base=api_base,
             client_key=conf.get("client_key", ""),
             client_secret=conf.get("client_secret", ""),
             verified=VerifiedUrls(prefixes=_split(conf.get("verified_url_prefixes", "")),
                                   domains=_split(conf.get("verified_domains", "")),
                                   loopback_http=_on_loopback(conf.get("api_base") or DEFAULT_API_BASE)),
             chunk_size=chunk_size,
+            client_limits=_client_limits(conf.get("client_limits", ""), api_base),
         )
+
+
+def _client_limits(raw: str, api_base: str) -> bool:
+    """``CLIENT_LIMITS``: on unless ``off`` is asked for, which only an emulator on loopback allows
+    (real TikTok enforces its limits whatever we do, and answers a burst with refusals)."""
+    value = raw.strip().lower() or "on"
+    if value not in ("on", "off"):
+        raise ConfigError(f"CROSSPOST_TIKTOK_CLIENT_LIMITS must be `on` or `off`, got {raw!r}")
+    if value == "on":
+        return True
+    if not _on_loopback(api_base):
+        raise ConfigError("CROSSPOST_TIKTOK_CLIENT_LIMITS=off is accepted only while CROSSPOST_TIKTOK_API_BASE is "
+                          "an http:// emulator on loopback (127.0.0.1, ::1, localhost); unset it for real TikTok")
+    return False
 
 
 @attrs.frozen(kw_only=True)

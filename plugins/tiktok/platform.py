@@ -123,7 +123,7 @@ class TikTokPlatform(TikTokAccounts, Platform):
         app = OAuthClient(api_base=config.api_base, client_key=config.client_key, client_secret=config.client_secret)
         tokens = TokenKeeper(ctx.account, http=ctx.http, app=app, clock=ctx.clock)
         return TikTokClient(ctx.http, api_base=config.api_base, tokens=tokens, rate=ctx.rate, clock=ctx.clock,
-                            policy=self.retry, rng=self.rng)
+                            policy=self.retry, rng=self.rng, paced=config.client_limits)
 
     async def creator_info(self, ctx: JobContext, client: TikTokClient) -> CreatorInfo:
         """The creator's live settings, reused for a minute per account. A spam/cap answer raises

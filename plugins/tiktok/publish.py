@@ -222,7 +222,7 @@ class PublishRun:
 
     async def _take_daily_slot(self) -> None:
         """Count this direct post against ~15 per creator per 24 h, once per post."""
-        if self.cp.get("cap_counted"):
+        if self.cp.get("cap_counted") or not self.config.client_limits:
             return
         account = await self.ctx.account.get() if self.ctx.account is not None else None
         creator_id = (account.profile.get("open_id") if account is not None else None) or (

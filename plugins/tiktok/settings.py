@@ -24,6 +24,10 @@ SETTINGS: tuple[SettingSpec, ...] = (
                      "(PULL_FROM_URL)."),
     SettingSpec(name="verified_domains", default="",
                 help="Comma-separated domains verified for the app (PULL_FROM_URL)."),
+    SettingSpec(name="client_limits", default="on",
+                help="`off` lifts crosspost's own pacing of TikTok's limits (6 inits a minute per token, "
+                     "~15 posts a day per creator): accepted only while API_BASE is an emulator on "
+                     "loopback, for test suites and benchmarks; `on` otherwise."),
     SettingSpec(name="poll_seconds", default="",
                 help="Fixed seconds between status polls instead of TikTok's backoff (3 s growing to 30 s); "
                      "the bundled emulator sets it low."),

@@ -155,3 +155,52 @@ async def test_creator_info_is_reused_for_a_minute_per_account(
     clock.advance(61)
     await platform.validate(video_post(clip), make_ctx())
     assert sum(1 for r in state.requests if r.route == "creator_info") == 2
+
+
+async def test_client_limits_off_against_the_emulator_sends_without_pacing_or_a_daily_cap(
+    platform: TikTokPlatform, make_ctx: Callable[..., FakeJobContext], state: EmulatorState,
+    video: Callable[..., Path], clock: FakeClock,
+) -> None:
+    """``CROSSPOST_TIKTOK_CLIENT_LIMITS=off`` (loopback only): 20 posts for one token go out at
+    once, none waits for the per-minute window, none is held back by the ~15-a-day cap."""
+    state.daily_post_cap = 100
+    state.rate_limits = False  # the emulator's own limits are off too, as a test suite would set them
+    gate = CountingRateGate(clock)
+    clip = video("mp4")
+    started = clock.now()
+
+    env = {"CROSSPOST_TIKTOK_CLIENT_LIMITS": "off", "CROSSPOST_TIKTOK_POLL_SECONDS": "0.01"}
+    outcomes = [await platform.publish(video_post(clip), make_ctx(rate=gate, env=env)) for _ in range(20)]
+
+    assert all(o.status is JobStatus.PUBLISHED for o in outcomes)
+    assert len([r for r in state.requests if r.route in INIT_ROUTES]) == 20
+    assert not gate.keys, "no rate window was consulted"
+    # Paced, 20 inits for one token take three full windows (6 a minute): over 3 minutes.
+    assert clock.now() - started < timedelta(seconds=5), "nothing waited for a window"
+
+
+@pytest.mark.parametrize("api_base", ["https://open.tiktokapis.com", "http://10.0.0.5:8080"])
+def test_client_limits_off_is_refused_unless_the_api_is_an_emulator_on_loopback(api_base: str) -> None:
+    from crosspost.core.errors import ConfigError
+    from crosspost.core.settings import Settings
+    from crosspost.plugins.tiktok.config import TikTokConfig
+
+    settings = Settings.from_env({"CROSSPOST_TIKTOK_API_BASE": api_base, "CROSSPOST_TIKTOK_CLIENT_LIMITS": "off"})
+    with pytest.raises(ConfigError, match="CLIENT_LIMITS=off is accepted only"):
+        TikTokConfig.from_settings(settings)
+
+
+def test_client_limits_reads_on_and_off_and_names_the_variable_otherwise() -> None:
+    from crosspost.core.errors import ConfigError
+    from crosspost.core.settings import Settings
+    from crosspost.plugins.tiktok.config import TikTokConfig
+
+    def read(value: str) -> bool:
+        env = {"CROSSPOST_TIKTOK_API_BASE": "http://127.0.0.1:9", "CROSSPOST_TIKTOK_CLIENT_LIMITS": value}
+        return TikTokConfig.from_settings(Settings.from_env(env)).client_limits
+
+    assert read("") is True
+    assert read("on") is True
+    assert read("OFF") is False
+    with pytest.raises(ConfigError, match="CROSSPOST_TIKTOK_CLIENT_LIMITS must be `on` or `off`"):
+        read("sometimes")
