@@ -17,8 +17,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import stat
 import struct
+import threading
 import warnings
+from collections import OrderedDict
 from fractions import Fraction
 from itertools import islice
 from pathlib import Path
@@ -48,8 +51,48 @@ _ISO_BMFF = frozenset({MediaFormat.MP4, MediaFormat.MOV})
 _NEEDS_A_PLUGIN = frozenset({MediaFormat.HEIC, MediaFormat.AVIF})
 
 
+_REMEMBERED = 256
+"""How many probe results are kept, keyed on the file's identity and version (see ``_key``)."""
+_results: OrderedDict[tuple[int, ...], MediaInfo] = OrderedDict()
+_results_lock = threading.Lock()
+
+
 def probe(path: str | os.PathLike[str]) -> MediaInfo:
-    """Describe the file at ``path`` from its bytes. Never raises; see ``MediaInfo.problem``."""
+    """Describe the file at ``path`` from its bytes. Never raises; see ``MediaInfo.problem``.
+
+    A post's video is looked at several times (submission, the job's own check, the route
+    choice): an unchanged file's answer is remembered. Unchanged means the same device, inode,
+    size, modification and change times to the nanosecond, so a rewritten or replaced file is
+    probed afresh.
+    """
+    key = _key(path)
+    if key is not None:
+        with _results_lock:
+            known = _results.get(key)
+            if known is not None:
+                _results.move_to_end(key)
+                return known
+    info = _probe_uncached(path)
+    if key is not None:
+        with _results_lock:
+            _results[key] = info
+            while len(_results) > _REMEMBERED:
+                _results.popitem(last=False)
+    return info
+
+
+def _key(path: str | os.PathLike[str]) -> tuple[int, ...] | None:
+    """The identity and version of a regular file, or None (missing, a FIFO, a device...)."""
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    if not stat.S_ISREG(st.st_mode):
+        return None
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def _probe_uncached(path: str | os.PathLike[str]) -> MediaInfo:
     source = Path(path)
     try:
         size, head = read_head(source, SNIFF_SIZE)  # a FIFO or device is refused, never waited on

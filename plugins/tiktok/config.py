@@ -47,7 +47,18 @@ class TikTokConfig:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TikTokConfig:
-        """Raises ConfigError naming the variable when ``CHUNK_SIZE`` is unusable."""
+        """Raises ConfigError naming the variable when a setting is unusable.
+
+        A job reads its config several times (validation, the run, the client): the last
+        ``Settings`` object's answer is kept (``Settings`` is frozen; compared by identity)."""
+        if _last_read and _last_read[0][0] is settings:
+            return _last_read[0][1]
+        config = cls._read(settings)
+        _last_read[:] = [(settings, config)]
+        return config
+
+    @classmethod
+    def _read(cls, settings: Settings) -> TikTokConfig:
         conf = settings.platform(PLATFORM)
         try:
             chunk_size = int(conf.get("chunk_size") or DEFAULT_CHUNK_SIZE)
@@ -67,6 +78,10 @@ class TikTokConfig:
             chunk_size=chunk_size,
             client_limits=_client_limits(conf.get("client_limits", ""), api_base),
         )
+
+
+_last_read: list[tuple[Settings, TikTokConfig]] = []
+"""The last ``from_settings`` answer and the object it was read from (at most one entry)."""
 
 
 def _client_limits(raw: str, api_base: str) -> bool:

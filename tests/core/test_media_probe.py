@@ -318,3 +318,35 @@ def test_probe_still_reports_a_png_with_a_broken_checksum(tmp_path: Path) -> Non
 
     assert info.problem is not None
     assert "truncated or corrupt" in info.problem
+
+
+def test_an_unchanged_file_is_probed_once_and_a_rewritten_one_afresh(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The same video is looked at several times per post: the answer is remembered while the
+    file stays the same (device, inode, size, times), never once its bytes are replaced."""
+    from crosspost.core.media import probing
+
+    path = make_video(tmp_path / "clip.mp4", seconds=2.0)
+    first = probe(path)
+    assert probe(path) is first, "an unchanged file's answer is remembered"
+
+    make_video(tmp_path / "other.mp4", seconds=3.0).replace(path)  # replaced under the same name
+    assert probe(path).duration_s == pytest.approx(3.0, abs=0.05)
+
+    path.write_bytes(b"<html>not a video</html>")  # rewritten in place
+    assert probe(path).format is MediaFormat.HTML
+
+    calls = 0
+    real = probing._probe_uncached
+
+    def counting(p: object) -> MediaInfo:
+        nonlocal calls
+        calls += 1
+        return real(p)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(probing, "_probe_uncached", counting)
+    missing = tmp_path / "missing.mp4"
+    probe(missing)
+    probe(missing)
+    assert calls == 2, "a missing file is never remembered"

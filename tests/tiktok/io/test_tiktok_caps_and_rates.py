@@ -204,3 +204,14 @@ def test_client_limits_reads_on_and_off_and_names_the_variable_otherwise() -> No
     assert read("OFF") is False
     with pytest.raises(ConfigError, match="CROSSPOST_TIKTOK_CLIENT_LIMITS must be `on` or `off`"):
         read("sometimes")
+
+
+def test_config_is_read_once_per_settings_object_and_afresh_for_another() -> None:
+    from crosspost.core.settings import Settings
+    from crosspost.plugins.tiktok.config import TikTokConfig
+
+    first = Settings.from_env({"CROSSPOST_TIKTOK_CHUNK_SIZE": str(10 * 1024 * 1024)})
+    second = Settings.from_env({"CROSSPOST_TIKTOK_CHUNK_SIZE": str(20 * 1024 * 1024)})
+    assert TikTokConfig.from_settings(first) is TikTokConfig.from_settings(first)
+    assert TikTokConfig.from_settings(second).chunk_size == 20 * 1024 * 1024
+    assert TikTokConfig.from_settings(first).chunk_size == 10 * 1024 * 1024
