@@ -322,3 +322,11 @@ def test_a_plugin_that_fails_to_load_is_never_cached(installed: tuple[Path, dict
         assert "broken on purpose" in errors
         assert "crosspost_note" in loaded  # the full way, every time
     assert not list((tmp_path / "cache").rglob("*.json"))
+
+
+def test_the_index_reads_the_disabled_plugins_as_the_settings_do() -> None:
+    from crosspost.core.settings import Settings
+
+    for value in ("", "a", " a , b,,", "tiktok,mastodon"):
+        environ = {"CROSSPOST_DISABLE_PLUGINS": value}
+        assert command_index.disabled_plugins(environ) == Settings.from_env(environ).disabled_plugins
