@@ -58,9 +58,15 @@ def register_platforms(register: RegisterPlatform) -> None:
 def register_commands(cli: click.Group) -> None:
     """Add click commands or groups to the ``crosspost`` command line (``cli.add_command(...)``).
 
-    Called once when the CLI starts, for crosspost's own commands too. Synchronous only. Import
-    heavy modules inside the commands, not here: ``crosspost --help`` calls every implementation.
-    A command name another plugin already added is an error naming both plugins.
+    Called when the CLI builds its command set, for crosspost's own commands too. Synchronous
+    only. Import heavy modules inside the commands, not here: building the set calls every
+    implementation. A command name another plugin already added is an error naming both plugins.
+
+    The CLI caches what ``crosspost --help`` lists (:mod:`crosspost.core.cli.command_index`),
+    keyed on the installed distributions and the source files loaded while building it, and
+    later calls this plugin's implementation alone (with a fresh group) to run one of its
+    commands. So add the same commands every time: do not decide them from environment
+    variables, the time or the network.
     """
 
 

@@ -87,6 +87,8 @@ class PluginManager(pluggy.PluginManager):
         self.add_hookspecs(hookspecs)
         self.distributions: dict[str, metadata.Distribution] = {}
         """Plugin name -> the installed distribution that declared its entry point."""
+        self.failed: dict[str, str] = {}
+        """Plugin name -> why its entry point could not be loaded (it was skipped)."""
 
     def register(self, plugin: object, name: str | None = None) -> str | None:
         """Register ``plugin`` as pluggy does, then refuse wrappers of iterated hooks and guard
@@ -212,6 +214,7 @@ def _load(pm: PluginManager, ep: metadata.EntryPoint) -> None:
     except Exception as exc:
         # A broken plugin is reported by name and does not take the others down.
         log.error("plugin %r failed to load and is skipped: %s", ep.name, exc)
+        pm.failed[ep.name] = f"{type(exc).__name__}: {exc}"
         return
     pm.register(plugin, name=ep.name)
     if ep.dist is not None:

@@ -28,6 +28,11 @@ def default_data_dir() -> Path:
     return base / "crosspost"
 
 
+def disabled_plugins(environ: Mapping[str, str]) -> frozenset[str]:
+    """The plugin names in ``CROSSPOST_DISABLE_PLUGINS`` (a comma list)."""
+    return frozenset(n.strip() for n in environ.get("CROSSPOST_DISABLE_PLUGINS", "").split(",") if n.strip())
+
+
 @attrs.frozen(kw_only=True)
 class Settings:
     """Everything crosspost reads from its environment. Secrets are never shown in its repr."""
@@ -50,9 +55,7 @@ class Settings:
             "db": env.get("CROSSPOST_DB") or str(data_dir / "crosspost.db"),
             "data_dir": data_dir,
             "env": env,
-            "disabled_plugins": frozenset(
-                n.strip() for n in env.get("CROSSPOST_DISABLE_PLUGINS", "").split(",") if n.strip()
-            ),
+            "disabled_plugins": disabled_plugins(env),
             "concurrency": int(env.get("CROSSPOST_CONCURRENCY", "8")),
         }
         values.update(overrides)

@@ -6,8 +6,11 @@ emulator over loopback HTTP. Wall time is never waited on: clocks and sleeps are
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 
 import pytest
@@ -16,6 +19,12 @@ import pytest
 # only say where test servers are (CROSSPOST_TEST_POSTGRES, CROSSPOST_TEST_PDS): they stay.
 for _name in [n for n in os.environ if n.startswith("CROSSPOST_") and not n.startswith("CROSSPOST_TEST_")]:
     del os.environ[_name]
+
+# The CLI caches its command index (crosspost.core.cli.command_index) under $XDG_CACHE_HOME: the
+# test session gets a folder of its own (child processes inherit it), never the developer's.
+_CACHE_HOME = tempfile.mkdtemp(prefix="crosspost-test-cache-")
+os.environ["XDG_CACHE_HOME"] = _CACHE_HOME
+atexit.register(shutil.rmtree, _CACHE_HOME, ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)

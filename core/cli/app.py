@@ -3,23 +3,25 @@
 Exit codes (the CLI contract): 0 every target published, sent to the inbox, scheduled or queued;
 1 a target failed (or something unexpected broke); 2 invalid input, nothing was uploaded.
 Errors are one paragraph saying what failed, which field, what is allowed and what to do;
-tracebacks only with ``--verbose``. Command modules import nothing heavy at module level, so
-``crosspost --help`` stays fast.
+tracebacks only with ``--verbose``. ``crosspost --help`` lists the commands from a cached index
+(:mod:`crosspost.core.cli.command_index`) and imports no command module; this module itself
+imports only click at the top (errors, logging and tracebacks load when they are needed).
 """
 
 from __future__ import annotations
 
-import logging
-import traceback
+import sys
+import time
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from crosspost.core.cli.context import CliState, Interrupted, global_options, hooks_of, state
-from crosspost.core.errors import ConfigError, CrosspostError, InvalidPost, PlatformError, PluginError
 
 if TYPE_CHECKING:
+    from crosspost.core.cli.command_index import CommandIndex
     from crosspost.core.plugins import Hooks
+
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -32,42 +34,107 @@ unknown post id, a post that already started): invalid input, exit 2."""
 class CrosspostGroup(click.Group):
     """The root group: its commands come from the plugins' ``register_commands`` (crosspost's own
     included), installed for each invocation; turns crosspost's errors into a paragraph (or JSON)
-    and an exit code."""
+    and an exit code.
+
+    With a valid cached command index (:mod:`crosspost.core.cli.command_index`) the group is lazy:
+    its help lists the commands from the index, and only the command that runs (or whose help is
+    asked for) is imported. Without one, or on any doubt, the command set is built the full way
+    (every plugin loaded) and the index written for the next run.
+    """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._installed_from: Hooks | None = None
+        self._index: CommandIndex | None = None
+        self._owners: dict[str, str] = {}
+        self._failed: dict[str, str] = {}
+
+    @property
+    def lazy(self) -> bool:
+        """Whether this invocation's commands come from the cached index (loaded one by one)."""
+        return self._index is not None
 
     def install_plugins(self, hooks: Hooks) -> None:
         """Rebuild the command set from ``hooks`` (a no-op when already built from them)."""
         from crosspost.core.cli.plugin_commands import install_commands
 
+        self._index = None
         if self._installed_from is hooks:
             return
         self.commands = {}
-        install_commands(self, hooks.pm)
+        self._failed = {}
+        self._owners = install_commands(self, hooks.pm, failed=self._failed)
         self._installed_from = hooks
 
-    def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None,
-                     **extra: Any) -> click.Context:
-        cli_state = extra.setdefault("obj", CliState())
+    def _install_from_env(self, cli_state: CliState, *, save: bool) -> None:
+        """The full way: every plugin loaded, every command imported; the index written when
+        ``save`` and the plugins came from the environment (not given by the caller)."""
+        from crosspost.core.cli import command_index
+        from crosspost.core.errors import PluginError
+
+        save = save and not cli_state.has_hooks()
+        started_ns = time.time_ns()
+        before = set(sys.modules)
         try:
-            self.install_plugins(cli_state.hooks())
+            hooks = cli_state.hooks()
+            self.install_plugins(hooks)
         except PluginError as exc:
             click.echo(f"Error: {exc}. Disable one of them (CROSSPOST_DISABLE_PLUGINS=NAME) or uninstall it.",
                        err=True)
             raise click.exceptions.Exit(EXIT_INVALID) from None
+        if save:
+            command_index.save(self, hooks.pm, self._owners, started_ns=started_ns,
+                               new_modules=set(sys.modules) - before, failed=self._failed)
+
+    def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None,
+                     **extra: Any) -> click.Context:
+        cli_state = extra.setdefault("obj", CliState())
+        self._index = None
+        if not cli_state.has_hooks():
+            from crosspost.core.cli import command_index
+
+            self._index = command_index.load()
+        if self._index is None:
+            self._install_from_env(cli_state, save=True)
+        else:
+            self.commands = {}
+            self._installed_from = None
         return super().make_context(info_name, args, parent, **extra)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
+        if self._index is not None:
+            return self._index.names()
         if self._installed_from is None:
             self.install_plugins(hooks_of(ctx))
         return super().list_commands(ctx)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if self._index is not None:
+            found = self.commands.get(cmd_name)
+            if found is not None:
+                return found
+            if cmd_name in self._index.entries:
+                try:
+                    found = self._index.load(cmd_name)
+                except Exception as exc:
+                    _debug("command %r not loaded from the index, building every command: %s", cmd_name, exc)
+                    self._install_from_env(ctx.ensure_object(CliState), save=True)
+                    return super().get_command(ctx, cmd_name)
+                self.commands[cmd_name] = found
+                return found
+            # Not in the index: the full way answers (the same "No such command", or the truth).
+            self._install_from_env(ctx.ensure_object(CliState), save=False)
+            return super().get_command(ctx, cmd_name)
         if self._installed_from is None:
             self.install_plugins(hooks_of(ctx))
         return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        if self._index is None:
+            super().format_commands(ctx, formatter)
+            return
+        # click's own rendering, over stand-ins holding the index's fields: byte-identical help.
+        click.Group(self.name, commands=self._index.summaries()).format_commands(ctx, formatter)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -99,6 +166,8 @@ def render_error(exc: BaseException, cli_state: CliState) -> int:
     else:
         cli_state.output.error(text)
         if cli_state.verbose:
+            import traceback
+
             cli_state.output.err_console.print(
                 "".join(traceback.format_exception(exc)), markup=False, style="dim")
     return code
@@ -106,6 +175,8 @@ def render_error(exc: BaseException, cli_state: CliState) -> int:
 
 def describe(exc: BaseException) -> tuple[int, dict[str, Any], str]:
     """(exit code, JSON error object, paragraph) for any exception a command let out."""
+    from crosspost.core.errors import ConfigError, CrosspostError, InvalidPost, PlatformError, PluginError
+
     if isinstance(exc, InvalidPost):
         problems = [{"field": p.field, "message": p.message} for p in exc.problems]
         lines = "\n".join(f"  - {p}" for p in exc.problems)
@@ -134,6 +205,12 @@ def describe(exc: BaseException) -> tuple[int, dict[str, Any], str]:
     return EXIT_FAILED, {"code": "internal", "message": f"{type(exc).__name__}: {exc}"}, text
 
 
+def _debug(message: str, *args: object) -> None:
+    import logging
+
+    logging.getLogger("crosspost.cli").debug(message, *args)
+
+
 def _json_error(payload: dict[str, Any]) -> None:
     import json
 
@@ -156,6 +233,8 @@ def cli() -> None:
     Exit codes: 0 ok, 1 a target failed, 2 invalid input (nothing uploaded).
     """
     if state().verbose:
+        import logging
+
         # crosspost's own debug lines; libraries only when they warn (aiosqlite logs every query).
         logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
         logging.getLogger("crosspost").setLevel(logging.DEBUG)

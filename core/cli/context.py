@@ -1,7 +1,8 @@
 """What every command shares: the global flags, settings, the hub, and running a coroutine.
 
 Kept free of heavy imports: the hub (and with it aiohttp) is imported only inside
-:func:`open_hub`, so ``crosspost --help`` never pays for it.
+:func:`open_hub`, so ``crosspost --help`` never pays for it; the models and settings (and attrs
+under them) load with the first command that reads them, not with the root group's help.
 """
 
 from __future__ import annotations
@@ -11,45 +12,60 @@ import functools
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import attrs
 import click
-
-from crosspost.core.models import Target
-from crosspost.core.settings import Settings
 
 if TYPE_CHECKING:
     import asyncio
 
     from crosspost.core.cli.output import Output
     from crosspost.core.hub import Hub
+    from crosspost.core.models import Target
     from crosspost.core.plugins import Hooks
+    from crosspost.core.settings import Settings
 
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-@attrs.define
 class CliState:
-    """The global flags, given before or after the command name (``--json`` works in both)."""
+    """The global flags, given before or after the command name (``--json`` works in both).
 
-    json: bool = False
-    quiet: bool = False
-    verbose: bool = False
-    db: str | None = None
-    post_id: str | None = None
-    """The post being worked on, once known: the Ctrl-C message names it."""
-    _output: Output | None = None
-    _hooks: Hooks | None = None
+    A plain class rather than attrs: ``crosspost --help`` builds one, and attrs costs more to
+    import than the rest of the root group.
+    """
+
+    def __init__(self, json: bool = False, quiet: bool = False, verbose: bool = False, db: str | None = None,
+                 post_id: str | None = None, output: Output | None = None, hooks: Hooks | None = None) -> None:
+        self.json = json
+        self.quiet = quiet
+        self.verbose = verbose
+        self.db = db
+        self.post_id: str | None = post_id
+        """The post being worked on, once known: the Ctrl-C message names it."""
+        self._output = output
+        self._hooks = hooks
+
+    def __repr__(self) -> str:
+        return (f"CliState(json={self.json!r}, quiet={self.quiet!r}, verbose={self.verbose!r}, db={self.db!r}, "
+                f"post_id={self.post_id!r})")
 
     def hooks(self) -> Hooks:
         """This invocation's plugins (minus ``CROSSPOST_DISABLE_PLUGINS``), shared by the command
         tree and the hub, built once per invocation (cheap: plugin modules stay light)."""
         if self._hooks is None:
+            from crosspost.core.settings import Settings
+
             self._hooks = make_cli_hooks(Settings.from_env().disabled_plugins)
         return self._hooks
 
+    def has_hooks(self) -> bool:
+        """Whether this invocation's plugins are already built (or were given by the caller)."""
+        return self._hooks is not None
+
     def settings(self) -> Settings:
         """Settings from the environment, with ``--db`` overriding ``CROSSPOST_DB``."""
+        from crosspost.core.settings import Settings
+
         return Settings.from_env(db=self.db) if self.db else Settings.from_env()
 
     @property
@@ -122,6 +138,8 @@ def global_options(*, root: bool = False, show_json: bool = True) -> Callable[[F
 
 def parse_target(ctx: click.Context, param: click.Parameter, value: str) -> Target:
     """Click callback: a ``platform`` or ``platform:account`` argument, checked while parsing."""
+    from crosspost.core.models import Target
+
     try:
         return Target.parse(value)
     except ValueError as exc:

@@ -39,8 +39,10 @@ class _Registrar(click.Group):
         self._root.add_command(cmd, name)
 
 
-def install_commands(root: click.Group, pm: pluggy.PluginManager) -> dict[str, str]:
-    """Call every plugin's ``register_commands`` with ``root``; returns command name -> plugin."""
+def install_commands(root: click.Group, pm: pluggy.PluginManager,
+                     failed: dict[str, str] | None = None) -> dict[str, str]:
+    """Call every plugin's ``register_commands`` with ``root``; returns command name -> plugin.
+    A plugin whose implementation raised is put in ``failed`` (name -> why), when given."""
     owners: dict[str, str] = {}
     implementers = {id(impl.plugin) for impl in pm.hook.register_commands.get_hookimpls()}
     plugins = pm.get_plugins()
@@ -54,4 +56,6 @@ def install_commands(root: click.Group, pm: pluggy.PluginManager) -> dict[str, s
             raise
         except Exception as exc:
             log.error("plugin %r failed in register_commands and its commands are skipped: %s", name, exc)
+            if failed is not None:
+                failed[name] = f"{type(exc).__name__}: {exc}"
     return owners

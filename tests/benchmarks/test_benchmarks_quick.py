@@ -52,11 +52,16 @@ def test_machine_names_cores_python_and_library_versions() -> None:
 
 def test_startup_prints_help_time_and_the_slowest_imports() -> None:
     figures = by_name(run_script("startup.py", "--quick"), "startup")
-    assert set(figures) == {"help_wall_ms", "python_bare_ms", "import_core_ms", "import_top_ms"}
+    assert set(figures) == {"help_wall_ms", "help_cold_ms", "python_bare_ms", "help_ratio", "help_cold_ratio",
+                            "import_core_ms", "import_top_ms"}
     [help_time] = figures["help_wall_ms"]
     assert help_time["unit"] == "ms"
     assert {"min", "max", "runs", "target", "within_target"} <= help_time.keys()
     assert help_time["value"] > 0
+    assert figures["help_cold_ms"][0]["value"] > 0
+    [ratio] = figures["help_ratio"]
+    assert ratio["target"] == 2.5
+    assert ratio["value"] > 0
     assert figures["import_core_ms"][0]["value"] is not None, "the importtime output could be read"
     top = figures["import_top_ms"]
     assert [f["rank"] for f in top] == list(range(1, len(top) + 1))
