@@ -27,7 +27,7 @@ from typing import Any, BinaryIO
 
 import attrs
 
-from crosspost.core.media.structure import StructureError, iso_boxes
+from crosspost.core.media.structure import StructureError, box_header, iso_boxes
 
 MAX_BOX_READ = 8 * 2**20
 """The most bytes read from any one box (a two-hour variable-rate ``stts`` is ~1.7 MiB)."""
@@ -247,15 +247,9 @@ def parse_box_header(header: bytes, room: int) -> tuple[int, str, int]:
     """
     if len(header) < 8:
         raise NeedsDemuxer("the index ends inside a box header")
-    size, raw_type = struct.unpack(">I4s", header[:8])
-    kind, skip = raw_type.decode("latin-1"), 8
-    if size == 1:
-        if len(header) < 16:
-            raise NeedsDemuxer(f"the index ends inside the header of the '{kind}' box")
-        (size,) = struct.unpack(">Q", header[8:16])
-        skip = 16
-    elif size == 0:
-        size = room
+    size, kind, skip = box_header(header, room)
+    if size is None:
+        raise NeedsDemuxer(f"the index ends inside the header of the '{kind}' box")
     if not skip <= size <= room:
         raise NeedsDemuxer(f"the '{kind}' box claims {size:,} bytes where {room:,} are left")
     return size, kind, skip

@@ -41,6 +41,21 @@ class Box:
     """Total size of the box, header included."""
 
 
+def box_header(header: bytes, room: int) -> tuple[int | None, str, int]:
+    """``(declared size, type, header size)`` of the ISO BMFF box whose header starts ``header``
+    (at least 8 bytes). Size 0 means "to the end" and comes back as ``room``; size 1 means a
+    64-bit size follows the type, and the size is ``None`` when ``header`` ends before it.
+    Callers judge the size against what they hold, each in its own words."""
+    declared, raw_type = struct.unpack(">I4s", header[:8])
+    box_type = raw_type.decode("latin-1")
+    if declared == 1:
+        if len(header) < 16:
+            return None, box_type, 16
+        (declared,) = struct.unpack(">Q", header[8:16])
+        return declared, box_type, 16
+    return (room if declared == 0 else declared), box_type, 8
+
+
 def iso_boxes(file: BinaryIO, file_size: int) -> Iterator[Box]:
     """Yield the top-level boxes of an ISO BMFF file, reading only their headers.
 
@@ -54,18 +69,11 @@ def iso_boxes(file: BinaryIO, file_size: int) -> Iterator[Box]:
             return
         file.seek(offset)
         header = file.read(16)
-        declared, raw_type = struct.unpack(">I4s", header[:8])
-        if not set(raw_type) <= _BOX_TYPE_CHARS:
+        if not set(header[4:8]) <= _BOX_TYPE_CHARS:
             return
-        box_type = raw_type.decode("latin-1")
-        header_size = 8
-        if declared == 1:
-            if len(header) < 16:
-                raise StructureError(f"the file ends inside the header of the '{box_type}' box")
-            (declared,) = struct.unpack(">Q", header[8:16])
-            header_size = 16
-        elif declared == 0:
-            declared = file_size - offset
+        declared, box_type, header_size = box_header(header, file_size - offset)
+        if declared is None:
+            raise StructureError(f"the file ends inside the header of the '{box_type}' box")
         if declared < header_size:
             raise StructureError(f"the '{box_type}' box at byte {offset} has an impossible size ({declared})")
         if offset + declared > file_size:
