@@ -27,6 +27,7 @@ from click.testing import CliRunner, Result
 from crosspost.core.cli import command_index
 from crosspost.core.cli.app import cli
 from tests.cli.cli_support import subprocess_env
+from tests.plugin_dists import write_distribution
 
 FIXTURE = Path(__file__).parent / "plugin_fixture"
 PLUGIN_CLI_MODULES = ("crosspost.plugins.tiktok.cli", "crosspost.plugins.mastodon.cli",
@@ -290,10 +291,7 @@ def test_an_added_plugin_distribution_rebuilds_the_index(installed: tuple[Path, 
     (plugins / "crosspost_bye.py").write_text(
         "import click\nfrom crosspost.core import hookimpl\n\n@hookimpl\ndef register_commands(cli):\n"
         "    cli.add_command(click.Command('goodbye', help='Say goodbye.', callback=lambda: print('bye')))\n")
-    dist = plugins / "crosspost_bye-0.1.dist-info"
-    dist.mkdir()
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: crosspost-bye\nVersion: 0.1\n")
-    (dist / "entry_points.txt").write_text("[crosspost]\nbye = crosspost_bye\n")
+    write_distribution(plugins, "crosspost-bye", "0.1", {"bye": "crosspost_bye"})
     aged(plugins)
     after, code, _, _ = crosspost(env, work, "--help")
     assert code == 0
@@ -310,10 +308,7 @@ def test_a_plugin_that_fails_to_load_is_never_cached(installed: tuple[Path, dict
     plugins, env = installed
     work = tmp_path / "work"
     (plugins / "crosspost_broken.py").write_text("raise ImportError('broken on purpose')\n")
-    dist = plugins / "crosspost_broken-0.1.dist-info"
-    dist.mkdir()
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: crosspost-broken\nVersion: 0.1\n")
-    (dist / "entry_points.txt").write_text("[crosspost]\nbroken = crosspost_broken\n")
+    write_distribution(plugins, "crosspost-broken", "0.1", {"broken": "crosspost_broken"})
     aged(plugins)
     for _ in range(2):
         shown, code, loaded, errors = crosspost(env, work, "--help")

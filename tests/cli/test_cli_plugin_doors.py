@@ -16,6 +16,7 @@ from crosspost.core.cli.plugin_commands import install_commands
 from crosspost.core.errors import PluginError
 from crosspost.core.plugins import make_plugin_manager
 from tests.cli.cli_support import CROSSPOST, subprocess_env
+from tests.plugin_dists import write_distribution
 
 FIXTURE = Path(__file__).parent / "plugin_fixture"
 
@@ -77,10 +78,7 @@ def test_a_plugin_taking_a_builtin_commands_name_is_refused(base_env: dict[str, 
     (tmp_path / "crosspost_clash.py").write_text(
         "import click\nfrom crosspost.core import hookimpl\n\n@hookimpl\ndef register_commands(cli):\n"
         "    cli.add_command(click.Command('post', callback=lambda: None))\n")
-    dist = tmp_path / "crosspost_clash-0.1.dist-info"
-    dist.mkdir()
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: crosspost-clash\nVersion: 0.1\n")
-    (dist / "entry_points.txt").write_text("[crosspost]\nclash = crosspost_clash\n")
+    write_distribution(tmp_path, "crosspost-clash", "0.1", {"clash": "crosspost_clash"})
     done = subprocess.run([*CROSSPOST, "list"], env={**subprocess_env(base_env), "PYTHONPATH": str(tmp_path)},
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2

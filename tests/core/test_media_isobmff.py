@@ -23,6 +23,7 @@ from PIL import Image
 from crosspost.core.media import MediaInfo, probe, probing
 from crosspost.core.media import isobmff as iso
 from crosspost.testing.media import available_encoder, make_video
+from tests.core.silence import write_silence
 
 IDENTITY = (0x10000, 0, 0, 0, 0x10000, 0, 0, 0, 0x40000000)
 TURNED_90 = (0, 0x10000, 0, -0x10000, 0, 0, 0, 0, 0x40000000)
@@ -206,18 +207,10 @@ def write_with_pyav(
             output.mux(stream.encode(frame))
         output.mux(stream.encode(None))
         if isinstance(audio, av.AudioStream):
-            _write_silence(output, audio)
+            write_silence(output, audio, 5)
     return path
 
 
-def _write_silence(output: Any, audio: av.AudioStream) -> None:
-    for index in range(5):
-        frame = av.AudioFrame(format="fltp", layout="stereo", samples=1024)
-        for plane in frame.planes:
-            plane.update(bytes(plane.buffer_size))
-        frame.sample_rate, frame.pts, frame.time_base = 48000, index * 1024, Fraction(1, 48000)
-        output.mux(audio.encode(frame))
-    output.mux(audio.encode(None))
 
 
 def test_a_variable_frame_rate_video_gets_ffmpegs_average_rate(tmp_path: Path) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import struct
-from fractions import Fraction
 from pathlib import Path
 
 import attrs
@@ -15,6 +14,7 @@ from crosspost.core.media import MediaFormat, MediaInfo, probe, probe_async
 from crosspost.core.models import MediaKind
 from crosspost.testing.media import ImageFormat, VideoContainer, make_html_page, make_image, make_video, truncate
 from tests.core import real_images
+from tests.core.silence import write_silence
 
 FOUR_GIB = 4 * 2**30
 
@@ -23,13 +23,7 @@ def make_audio_only_mp4(path: Path) -> Path:
     with av.open(str(path), "w", format="mp4") as output:
         stream = output.add_stream("aac", rate=48000)
         assert isinstance(stream, av.AudioStream)
-        for index in range(10):
-            frame = av.AudioFrame(format="fltp", layout="stereo", samples=1024)
-            for plane in frame.planes:
-                plane.update(bytes(plane.buffer_size))
-            frame.sample_rate, frame.pts, frame.time_base = 48000, index * 1024, Fraction(1, 48000)
-            output.mux(stream.encode(frame))
-        output.mux(stream.encode(None))
+        write_silence(output, stream, 10)
     return path
 
 

@@ -19,6 +19,7 @@ from crosspost.core.models import JobStatus, Post, Target, TargetResult
 from crosspost.core.platform import JobContext, Outcome, Platform, Validation
 from crosspost.core.plugins import Hooks, make_plugin_manager
 from crosspost.core.settings import Settings
+from tests.plugin_dists import write_distribution
 
 
 class Dummy(Platform):
@@ -65,10 +66,7 @@ def installed_distribution(tmp_path: Path) -> Iterator[str]:
         def register_platforms(register):
             register(Tiny())
     '''))
-    info = tmp_path / "cp_tiny-1.2.3.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: cp-tiny\nVersion: 1.2.3\n")
-    (info / "entry_points.txt").write_text("[crosspost]\ntiny = cp_tiny\n")
+    write_distribution(tmp_path, "cp-tiny", "1.2.3", {"tiny": "cp_tiny"})
     sys.path.insert(0, str(tmp_path))
     try:
         yield "tiny"
@@ -159,10 +157,7 @@ def test_a_plugin_that_raises_while_registering_does_not_take_the_others_down(
 def test_a_plugin_that_fails_to_import_is_skipped_and_reported(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    info = tmp_path / "cp_bad-0.1.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: cp-bad\nVersion: 0.1\n")
-    (info / "entry_points.txt").write_text("[crosspost]\nbad = cp_missing_module\n")
+    write_distribution(tmp_path, "cp-bad", "0.1", {"bad": "cp_missing_module"})
     sys.path.insert(0, str(tmp_path))
     try:
         with caplog.at_level(logging.ERROR, logger="crosspost.plugins"):
