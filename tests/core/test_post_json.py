@@ -44,7 +44,7 @@ targets = st.builds(Target, platform=names.map(lambda s: "p" + s.lower()),
                     account=st.one_of(st.none(), names))
 media = st.one_of(
     st.builds(Media, type=st.sampled_from(MediaKind),
-              path=st.text(st.characters(blacklist_characters="\x00"), min_size=1, max_size=30)),
+              path=st.text(st.characters(codec="utf-8", exclude_characters="\x00"), min_size=1, max_size=30)),
     # A media URL must be absolute http(s) (a relative one is refused with the fix: use 'path').
     st.builds(Media, type=st.sampled_from(MediaKind), url=names.map(lambda s: f"https://{s}.example/{s}.mp4")),
 )
