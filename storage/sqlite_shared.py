@@ -187,20 +187,15 @@ class SqliteShared(SqliteConnection):
                                                    round(window * 1_000_000)))
 
     async def settle_rate(self, key: str, *, at: datetime, now: datetime) -> None:
-        async with self._tx() as db:
-            await db.execute(
-                """UPDATE rate_events SET at = MAX(at, :now)
+        params = {"key": key, "at": ts(at), "now": ts(now)}
+        await self._write(lambda db: changes(
+            db, """UPDATE rate_events SET at = MAX(at, :now)
                    WHERE id = (SELECT id FROM rate_events WHERE key = :key AND at >= :at ORDER BY at, id LIMIT 1)""",
-                {"key": key, "at": ts(at), "now": ts(now)})
+            params))
 
     async def fill_rate(self, key: str, *, limit: int, window: float, now: datetime) -> None:
         del window  # rows older than a window go with the next admission
-        now_us = ts(now)
-        async with self._tx() as db:
-            row = await self._one(db, "SELECT COUNT(*) FROM rate_events WHERE key = ? AND at >= ?", (key, now_us))
-            missing = limit - (row[0] if row else 0)
-            await db.executemany("INSERT INTO rate_events (key, at) VALUES (?, ?)",
-                                 [(key, now_us)] * max(0, missing))
+        await self._write(functools.partial(_fill_rate, key, limit, ts(now)))
 
     async def rate_usage(self, key: str, *, window: float, now: datetime) -> int:
         since = ts(now) - round(window * 1_000_000)
@@ -218,6 +213,13 @@ class SqliteShared(SqliteConnection):
     async def unlock(self, name: str, owner: str) -> None:
         await self._write(lambda db: changes(db, "DELETE FROM locks WHERE name = ? AND owner = ?",
                                              (name, owner)))
+
+
+def _fill_rate(key: str, limit: int, now_us: int, db: sqlite3.Connection) -> None:
+    """Rows at ``now`` until ``key``'s window holds ``limit`` calls (the platform said it is full)."""
+    row = one(db, "SELECT COUNT(*) FROM rate_events WHERE key = ? AND at >= ?", (key, now_us))
+    missing = limit - (row[0] if row else 0)
+    db.executemany("INSERT INTO rate_events (key, at) VALUES (?, ?)", [(key, now_us)] * max(0, missing))
 
 
 def _acquire_rate(key: str, limit: int, now_us: int, window_us: int, db: sqlite3.Connection) -> float:
