@@ -124,8 +124,9 @@ def media_host_ready(settings: Settings) -> bool:
     validation when no host is ready, instead of failing at upload.
 
     Implement it beside ``host_media`` when hosting depends on configuration; a plugin with
-    ``host_media`` and without this hook counts as always ready. Synchronous only; cheap (called
-    for every validation).
+    ``host_media`` and without this hook counts as always ready. Synchronous only, and a function
+    of ``settings`` alone: the answer is kept for as long as the same (immutable) ``Settings``
+    object is in use and no plugin is registered or removed.
     """
     raise NotImplementedError  # a specification: pluggy calls the implementations, never this
 

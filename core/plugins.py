@@ -232,6 +232,7 @@ class Hooks:
         self.pm = pm
         self._platforms: dict[str, Platform] | None = None
         self._owners: dict[str, str] = {}
+        self._media_host: tuple[Settings, bool] | None = None
 
     # -- registering plugins at run time --------------------------------------------------
 
@@ -246,13 +247,18 @@ class Hooks:
         except pluggy.PluginValidationError as exc:
             self.pm.unregister(plugin)
             raise PluginError(name or _plugin_name(self.pm, plugin), str(exc)) from None
-        self._platforms = None
+        self._forget()
 
     def unregister(self, plugin: object) -> None:
         """Remove a plugin added with :meth:`register`, if it is still registered."""
         if self.pm.is_registered(plugin):
             self.pm.unregister(plugin)
+        self._forget()
+
+    def _forget(self) -> None:
+        """Drop what was collected from the plugins: the set of plugins changed."""
         self._platforms = None
+        self._media_host = None
 
     # -- platforms ---------------------------------------------------------------------------
 
@@ -321,7 +327,19 @@ class Hooks:
 
     def has_media_host(self, settings: Settings) -> bool:
         """Whether some ``host_media`` implementation is ready to host files with ``settings``:
-        one whose plugin does not implement ``media_host_ready``, or one that says it is ready."""
+        one whose plugin does not implement ``media_host_ready``, or one that says it is ready.
+
+        Asked at every validation and route choice, so the answer is kept for the last
+        ``Settings`` object (immutable; the engine passes the same one to every job) until the
+        plugins change: ``media_host_ready`` depends on the settings alone."""
+        known = self._media_host
+        if known is not None and known[0] is settings:
+            return known[1]
+        ready = self._media_host_ready(settings)
+        self._media_host = (settings, ready)
+        return ready
+
+    def _media_host_ready(self, settings: Settings) -> bool:
         hosts = {impl.plugin_name for impl in _call_order(self.pm.hook.host_media)}
         if not hosts:
             return False

@@ -388,8 +388,38 @@ def test_a_host_that_says_it_is_not_ready_is_not_counted() -> None:
 
     assert hooks.has_media_host(settings) is False
     bucket.ready = True
-    assert hooks.has_media_host(settings) is True
+    assert hooks.has_media_host(Settings.from_env({})) is True
     assert hooks_with().has_media_host(settings) is False
+
+
+def test_the_readiness_answer_is_kept_per_settings_object_until_the_plugins_change() -> None:
+    asked: list[Settings] = []
+
+    class Bucket:
+        @hookimpl
+        def host_media(self, path, target, settings):  # type: ignore[no-untyped-def]
+            return None
+
+        @hookimpl
+        def media_host_ready(self, settings):  # type: ignore[no-untyped-def]
+            asked.append(settings)
+            return True
+
+    class Other:
+        @hookimpl
+        def media_host_ready(self, settings):  # type: ignore[no-untyped-def]
+            return False
+
+    hooks = hooks_with(Bucket())
+    settings = Settings.from_env({})
+    assert [hooks.has_media_host(settings) for _ in range(3)] == [True, True, True]
+    assert asked == [settings]
+    other = Settings.from_env({"CROSSPOST_X": "1"})
+    assert hooks.has_media_host(other) is True
+    assert asked == [settings, other]
+    hooks.register(Other(), name="other")
+    assert hooks.has_media_host(other) is True
+    assert asked == [settings, other, other]
 
 
 def test_a_host_without_a_readiness_answer_counts_as_ready() -> None:
