@@ -218,6 +218,9 @@ class Hub:
         row, created = await self._rt.storage.insert_post(new, event=event)
         if not created:
             return record_from_row(row), {}
+        for prepared_target, job in jobs:
+            if job.status is JobStatus.QUEUED:
+                self._preparer.remember(job.id, prepared_target)  # a worker here runs it soon: one check
         await self._announce(row, run_at=run_at, now=now)
         return record_from_row(row), {job.id: p for p, job in jobs}
 
@@ -253,10 +256,7 @@ class Hub:
         unsubscribe = self.subscribe(progress) if progress is not None else None
         checked: dict[str, PreparedTarget] = {}
         try:
-            record, checked = await self._submit(post, allow_past=allow_past)
-            for job_id, prepared in checked.items():
-                if prepared.deferred is None:
-                    self._preparer.remember(job_id, prepared)  # the first run reuses this check
+            record, checked = await self._submit(post, allow_past=allow_past)  # due jobs' checks kept
             return await self._drive(record.id, wait=wait)
         finally:
             self._preparer.forget(checked)

@@ -9,13 +9,14 @@ general one's place. Every problem of every target is collected into one :class:
 targets each field is prefixed by its target (``tiktok:main: target_options.tiktok.privacy_level``).
 Jobs run the same checks again when they start (a scheduled post's creator settings may have
 changed), unless the platform already holds part of the post (a non-empty checkpoint), or the
-job runs at once in the process that just checked it (:meth:`Preparer.remember`): each attempt
+job runs soon in the process that just checked it (:meth:`Preparer.remember`): each attempt
 validates once, and the result (``Validation.value``) reaches ``plan`` and ``publish`` as
 ``ctx.validation``.
 """
 
 from __future__ import annotations
 
+import collections
 import logging
 from collections.abc import Callable, Iterable
 
@@ -40,6 +41,8 @@ ContextFactory = Callable[[Platform, Target], BaseContext]
 log = logging.getLogger("crosspost.engine.validation")
 FRESH_FOR = 30.0
 """Seconds a submission's check stands in for the first run's (``hub.publish`` runs at once)."""
+REMEMBERED = 4096
+"""Checks kept at most: a process that only submits (its workers run elsewhere) keeps no more."""
 
 
 @attrs.frozen(kw_only=True)
@@ -63,7 +66,7 @@ class Preparer:
     def __init__(self, rt: Runtime, contexts: ContextFactory) -> None:
         self._rt = rt
         self._contexts = contexts
-        self._fresh: dict[str, tuple[float, PreparedTarget]] = {}
+        self._fresh: collections.OrderedDict[str, tuple[float, PreparedTarget]] = collections.OrderedDict()
 
     async def prepare(self, post: Post) -> list[PreparedTarget]:
         """Every target checked; raises :class:`InvalidPost` with all problems of all targets.
@@ -155,9 +158,18 @@ class Preparer:
     # -- validate once: a job run at once by the process that just checked it ------------------
 
     def remember(self, job_id: str, prepared: PreparedTarget) -> None:
-        """Keep ``prepared`` for the first run of ``job_id`` in this process (``hub.publish``
-        checks a post, stores it and runs it at once: the run reuses that check)."""
-        self._fresh[job_id] = (self._rt.clock.monotonic(), prepared)
+        """Keep ``prepared`` for the first run of ``job_id`` in this process, if it comes within
+        :data:`FRESH_FOR` seconds (``hub.publish`` runs the job at once; a worker in the process
+        that submitted a due post usually claims it within moments): the run reuses the check.
+        At most :data:`REMEMBERED` are kept, the oldest dropped first."""
+        now = self._rt.clock.monotonic()
+        self._fresh[job_id] = (now, prepared)
+        self._fresh.move_to_end(job_id)
+        while self._fresh:
+            oldest_id, (kept_at, _) = next(iter(self._fresh.items()))
+            if len(self._fresh) <= REMEMBERED and now - kept_at <= FRESH_FOR:
+                break
+            del self._fresh[oldest_id]
 
     def forget(self, job_ids: Iterable[str]) -> None:
         for job_id in job_ids:

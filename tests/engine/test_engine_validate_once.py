@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+import attrs
+
+from crosspost.core.clock import FakeClock
+from crosspost.core.engine.validation import FRESH_FOR, REMEMBERED, Preparer
 from crosspost.core.errors import TransientError
 from crosspost.core.hub import Hub
 from crosspost.core.models import JobStatus, Post, Target
@@ -22,14 +28,49 @@ async def test_publish_validates_once_and_hands_the_result_to_publish(hub: Hub, 
     assert seen.value == "check 1 of once"
 
 
-async def test_a_stored_post_run_later_is_validated_again_at_its_run(hub: Hub, platform: FakePlatform) -> None:
+async def test_a_due_post_run_soon_by_a_worker_of_the_same_process_is_validated_once(
+        hub: Hub, platform: FakePlatform) -> None:
+    await hub.submit(post("soon"))
+    await hub.run_worker(until_idle=True)
+
+    assert platform.validate_calls == ["soon"], "the submission's check stands in for the run's"
+    [seen] = platform.seen_validations
+    assert seen is not None
+    assert seen.value == "check 1 of soon"
+
+
+async def test_a_stored_post_run_later_is_validated_again_at_its_run(
+        hub: Hub, platform: FakePlatform, clock: FakeClock) -> None:
     await hub.submit(post("later"))
+    clock.advance(FRESH_FOR + 1)
     await hub.run_worker(until_idle=True)
 
     assert platform.validate_calls == ["later", "later"], "at submit, then at the run (settings may have changed)"
     [seen] = platform.seen_validations
     assert seen is not None
     assert seen.value == "check 2 of later"
+
+
+async def test_a_scheduled_post_is_validated_again_at_its_time(
+        hub: Hub, platform: FakePlatform, clock: FakeClock) -> None:
+    await hub.submit(attrs.evolve(post("scheduled"), scheduled_at=(clock.now() + timedelta(seconds=5)).isoformat()))
+    clock.advance(10)
+    await hub.run_worker(until_idle=True)
+
+    assert platform.validate_calls == ["scheduled", "scheduled"], "only a due post's check is kept for its run"
+
+
+def test_a_process_that_only_submits_keeps_a_bounded_number_of_checks(
+        hub: Hub, clock: FakeClock) -> None:
+    preparer = Preparer(hub._rt, lambda platform, target: None)  # type: ignore[arg-type,return-value]
+    kept = attrs.make_class("Kept", [])()
+    for index in range(REMEMBERED + 10):
+        preparer.remember(f"job{index}", kept)  # type: ignore[arg-type]
+    assert preparer.take("job0") is None, "the oldest went first"
+    assert preparer.take(f"job{REMEMBERED + 9}") is kept
+    clock.advance(FRESH_FOR + 1)
+    preparer.remember("late", kept)  # type: ignore[arg-type]
+    assert list(preparer._fresh) == ["late"], "expired checks are dropped when another is kept"
 
 
 async def test_each_attempt_validates_once(hub: Hub, platform: FakePlatform) -> None:
