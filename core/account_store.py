@@ -209,9 +209,13 @@ class AccountStore:
             finally:
                 await asyncio.shield(self._storage.unlock(key, self._owner))
 
-    def access(self, platform: str, name: str) -> StoredAccountAccess:
-        """The :class:`~crosspost.core.platform.AccountAccess` a job of this account gets."""
-        return StoredAccountAccess(self, platform, name)
+    def access(self, platform: str, name: str, *, known: Account | None = None) -> StoredAccountAccess:
+        """The :class:`~crosspost.core.platform.AccountAccess` a job of this account gets;
+        ``known``: the account as the caller just read it (its first ``get`` returns that)."""
+        access = StoredAccountAccess(self, platform, name)
+        if known is not None and (known.platform, known.name) == (platform, name):
+            access._kept = known
+        return access
 
     async def list(self, platform: str | None = None) -> builtins.list[Account]:
         """Every account (of ``platform``), *without* secrets: listing never needs the key."""

@@ -146,10 +146,11 @@ class Hub:
 
     # -- checking ----------------------------------------------------------------------------
 
-    def _validation_context(self, platform: Platform, target: Target) -> ValidationContext:
+    def _validation_context(self, platform: Platform, target: Target,
+                            known: Account | None = None) -> ValidationContext:
         account = None
         if platform.needs_account and target.account:
-            account = self._rt.accounts.access(target.platform, target.account)
+            account = self._rt.accounts.access(target.platform, target.account, known=known)
         return ValidationContext(self._rt, target=target, account=account)
 
     async def validate(self, post: Post) -> dict[Target, Validation]:

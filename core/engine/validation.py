@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable
 
 import attrs
 
+from crosspost.core.accounts import Account
 from crosspost.core.engine.context import BaseContext
 from crosspost.core.engine.runtime import Runtime
 from crosspost.core.errors import (
@@ -37,7 +38,8 @@ from crosspost.core.models import Post, Target
 from crosspost.core.netguard import AllowList, media_url_problems
 from crosspost.core.platform import Platform, Validation, for_platform
 
-ContextFactory = Callable[[Platform, Target], BaseContext]
+ContextFactory = Callable[[Platform, Target, Account | None], BaseContext]
+"""(platform, resolved target, its account as just read or None) -> the check's context."""
 log = logging.getLogger("crosspost.engine.validation")
 FRESH_FOR = 30.0
 """Seconds a submission's check stands in for the first run's (``hub.publish`` runs at once)."""
@@ -101,10 +103,10 @@ class Preparer:
         at = f"targets[{index}]"
         try:
             platform = self._rt.hooks.platform(requested.platform)
-            target = await self.resolve(platform, requested)
+            target, account = await self._resolve(platform, requested)
         except (PluginError, ConfigError) as exc:
             return None, [Problem(field=at, message=str(exc))]
-        ctx = self._contexts(platform, target)
+        ctx = self._contexts(platform, target, account)
         try:
             return await self.check(post, requested, target, platform, ctx), []
         except InvalidPost as exc:
@@ -116,15 +118,16 @@ class Preparer:
             return PreparedTarget(requested=requested, target=target, post=narrowed,
                                   validation=Validation(), deferred=exc), []
 
-    async def resolve(self, platform: Platform, requested: Target) -> Target:
-        """``requested`` with its account named; ConfigError when none fits or it needs a login."""
+    async def _resolve(self, platform: Platform, requested: Target) -> tuple[Target, Account | None]:
+        """``requested`` with its account named, and that account (the check's context reuses
+        it rather than read it again); ConfigError when none fits or it needs a login."""
         if not platform.needs_account:
-            return requested
+            return requested, None
         account = await self._rt.accounts.resolve(requested)
         if account.needs_login:
             raise ConfigError(f"account {account.key} needs a new login; add it again with "
                               f"`crosspost accounts add {account.platform} {account.name}`")
-        return Target(platform=account.platform, account=account.name)
+        return Target(platform=account.platform, account=account.name), account
 
     async def narrow(self, post: Post, target: Target, platform: Platform) -> Post:
         """The post as ``platform`` publishes it: its own overrides applied, then rewritten."""

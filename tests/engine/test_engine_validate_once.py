@@ -62,7 +62,7 @@ async def test_a_scheduled_post_is_validated_again_at_its_time(
 
 def test_a_process_that_only_submits_keeps_a_bounded_number_of_checks(
         hub: Hub, clock: FakeClock) -> None:
-    preparer = Preparer(hub._rt, lambda platform, target: None)  # type: ignore[arg-type,return-value]
+    preparer = Preparer(hub._rt, lambda platform, target, account: None)  # type: ignore[arg-type,return-value]
     kept = attrs.make_class("Kept", [])()
     for index in range(REMEMBERED + 10):
         preparer.remember(f"job{index}", kept)  # type: ignore[arg-type]

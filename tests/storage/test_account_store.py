@@ -213,3 +213,16 @@ async def test_another_writers_update_is_seen_under_the_lock_and_never_overwritt
     assert (await theirs.get("fake", "main")).secrets["access_token"] == "act.theirs"
     # A fresh decryption follows a changed ciphertext in the same store, too.
     assert (await ours.get("fake", "main")).secrets["access_token"] == "act.theirs"
+
+
+async def test_an_access_given_the_account_just_read_does_not_read_it_again(sqlite_storage: Storage) -> None:
+    box, counted = CountingBox(os.urandom(32)), CountingStorage(sqlite_storage)
+    await AccountStore(sqlite_storage, box=box, clock=FakeClock()).add(main_account())
+    store = AccountStore(counted, box=box, clock=FakeClock())  # type: ignore[arg-type]
+    read = await store.get("fake", "main")  # what resolving a post's target does
+    assert counted.reads == 1
+    assert (await store.access("fake", "main", known=read).get()) is read
+    assert counted.reads == 1, "the check's context reuses the account its target was resolved with"
+    with pytest.raises(ConfigError):
+        await store.access("fake", "alt", known=read).get()  # another account's copy is never used
+    assert counted.reads == 2
