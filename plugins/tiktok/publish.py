@@ -155,7 +155,7 @@ class PublishRun:
         try:
             return await self._run()
         except (InvalidPost, PermanentError):
-            await fetch_media.remove_work_dir(self.ctx)  # no later run will need the job's files
+            await fetch_media.remove_work_dir(self.ctx, self.post.media)  # no later run will need the job's files
             raise
 
     async def _run(self) -> Outcome:
@@ -314,6 +314,11 @@ class PublishRun:
         await self.save(JobStatus.PROCESSING, phase="processing", processing_since=self.now().isoformat())
 
     async def _chunk_acked(self, index: int) -> None:
+        if index + 1 >= int(self.cp["total_chunk_count"]):
+            # The last chunk: the "processing" save follows at once and says more. A crash in
+            # between resumes at this chunk, and a resumed upload asks TikTok what it holds first.
+            self.cp["next_chunk"] = index + 1
+            return
         await self.save(JobStatus.UPLOADING, next_chunk=index + 1)
 
     def _url_expired(self) -> bool:
@@ -417,7 +422,7 @@ class PublishRun:
         link = None
         if status.post_ids and username:
             link = post_url(str(username), status.post_ids[0], photo=self.cp.get("route") == "photo")
-        await fetch_media.remove_work_dir(self.ctx)
+        await fetch_media.remove_work_dir(self.ctx, self.post.media)
         done = JobStatus.PUBLISHED if status.published else JobStatus.INBOX
         return Outcome(status=done, publish_id=self.cp["publish_id"], post_url=link, warnings=tuple(self.warnings))
 
@@ -438,5 +443,5 @@ class PublishRun:
             self.cp = dict(kept)
             await self.save(phase="failed", last_fail_reason=status.fail_reason)
         else:
-            await fetch_media.remove_work_dir(self.ctx)
+            await fetch_media.remove_work_dir(self.ctx, self.post.media)
         return error

@@ -139,10 +139,12 @@ async def test_lost_201_then_expired_url_polls_status_instead_of_posting_twice(
     video: Callable[..., Path], clock: FakeClock,
 ) -> None:
     clip = video("mp4", 70_000_000)
-    ctx = make_ctx(env=SMALL_CHUNKS, on_save=crash_when(lambda cp: cp.get("next_chunk") == 13))
+    # The last chunk's 201 is recorded by the "processing" save that follows it: crash there.
+    ctx = make_ctx(env=SMALL_CHUNKS, on_save=crash_when(lambda cp: cp.get("phase") == "processing"))
     with pytest.raises(Crash):
         await platform.publish(video_post(clip), ctx)
     assert state.published[0].media_complete  # TikTok got every byte; the crash ate the record
+    assert (ctx.checkpoint["phase"], ctx.checkpoint["next_chunk"]) == ("uploading", 12)
     clock.advance(2 * 3600)
 
     outcome = await platform.publish(video_post(clip), ctx.next_attempt())

@@ -46,7 +46,8 @@ async def test_lost_201_of_the_last_chunk_polls_instead_of_failing(
     video: Callable[..., Path], size: int | None, chunks: int,
 ) -> None:
     clip = video("mp4", size)
-    ctx = make_ctx(env=SMALL_CHUNKS, on_save=crash_when(lambda cp: cp.get("next_chunk") == chunks))
+    # The last chunk's 201 is recorded by the "processing" save that follows it: crash there.
+    ctx = make_ctx(env=SMALL_CHUNKS, on_save=crash_when(lambda cp: cp.get("phase") == "processing"))
     with pytest.raises(Crash):
         await platform.publish(video_post(clip), ctx)
     assert strict_state.published[0].media_complete  # TikTok holds every byte; the 201 was never recorded
@@ -98,7 +99,7 @@ async def test_a_refused_resend_that_tiktok_cannot_account_for_is_unknown_not_fa
     video: Callable[..., Path], monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     clip = video("mp4")
-    ctx = make_ctx(on_save=crash_when(lambda cp: cp.get("next_chunk") == 1))
+    ctx = make_ctx(on_save=crash_when(lambda cp: cp.get("phase") == "processing"))  # the 201 never recorded
     with pytest.raises(Crash):
         await platform.publish(video_post(clip), ctx)
     # A TikTok whose status answer says nothing about the bytes: it stays PROCESSING_UPLOAD and

@@ -50,8 +50,11 @@ async def publish_and_check(platform: TikTokPlatform, ctx: FakeJobContext, state
     assert record.content_type == CONTENT_TYPES[container]
     assert uploads(state) == plan.total_chunk_count
     assert ctx.progress_reports[-1] == (size, size)
+    # Every chunk's 201 is saved before the next chunk goes; the last one's by the "processing"
+    # save that follows it at once.
     assert [s.checkpoint.get("next_chunk") for s in ctx.saves if s.checkpoint.get("phase") == "uploading"][1:] == \
-        list(range(1, plan.total_chunk_count + 1))
+        list(range(1, plan.total_chunk_count))
+    assert ctx.saves[-1].checkpoint["phase"] == "processing"
 
 
 @pytest.mark.parametrize(
