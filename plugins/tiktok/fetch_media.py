@@ -25,7 +25,7 @@ from pathlib import Path
 from crosspost.core import media as core_media
 from crosspost.core.errors import PermanentError
 from crosspost.core.media import MediaFormat, MediaInfo
-from crosspost.core.models import Media
+from crosspost.core.models import Media, MediaKind
 from crosspost.core.netguard import SafeFetcher
 from crosspost.core.platform import JobContext
 from crosspost.plugins.tiktok.requests import Route
@@ -44,8 +44,11 @@ def work_dir(ctx: JobContext) -> Path:
     return Path(ctx.settings.data_dir) / "tmp" / "tiktok" / safe
 
 
-async def remove_work_dir(ctx: JobContext) -> None:
-    await asyncio.to_thread(shutil.rmtree, work_dir(ctx), True)
+async def remove_work_dir(ctx: JobContext, media: Sequence[Media]) -> None:
+    """Delete the job's work folder, if the post could have made one: only downloads (media given
+    by URL) and photo conversions write there, so a post of local videos skips the thread hop."""
+    if any(item.url is not None or item.type is MediaKind.IMAGE for item in media):
+        await asyncio.to_thread(shutil.rmtree, work_dir(ctx), True)
 
 
 async def probe_local(media: Sequence[Media]) -> list[MediaInfo | None]:

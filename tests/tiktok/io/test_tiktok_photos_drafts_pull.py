@@ -164,3 +164,36 @@ async def test_pull_still_downloading_can_be_cancelled(
         await platform.publish(pull_post(PULL_URL), ctx.next_attempt())
     assert raised.value.code == "publish_cancelled"
     assert [r.status for r in state.requests if r.route == "cancel"] == [200]
+
+
+async def test_a_video_by_url_on_no_verified_prefix_is_downloaded_uploaded_and_its_files_removed(
+    platform: TikTokPlatform, make_ctx: Callable[..., FakeJobContext], state: EmulatorState,
+    media_host: FileServer, video: Callable[..., Path],
+) -> None:
+    clip = video("mp4")
+    ctx = make_ctx()
+
+    outcome = await platform.publish(pull_post(media_host.add(clip)), ctx)
+
+    assert outcome.status is JobStatus.PUBLISHED
+    assert state.published[0].request_body["source_info"]["source"] == "FILE_UPLOAD"
+    assert state.published[0].sha256 == sha256_of(clip)
+    work = Path(ctx.settings.data_dir) / "tmp" / "tiktok"
+    assert work.is_dir(), "the download went to the job's work folder"
+    assert not any(work.iterdir()), "and the job's folder is removed once published"
+
+
+async def test_a_post_of_local_videos_never_touches_the_work_folder(
+    platform: TikTokPlatform, make_ctx: Callable[..., FakeJobContext], state: EmulatorState,
+    video: Callable[..., Path], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    removed: list[object] = []
+    monkeypatch.setattr(shutil, "rmtree", lambda *args, **kwargs: removed.append(args))
+
+    outcome = await platform.publish(Post(
+        content="local", targets=TARGET, media=[Media(type=MediaKind.VIDEO, path=str(video("mp4")))],
+        target_options={"tiktok": {"privacy_level": "SELF_ONLY", "allow_comment": False, "allow_duet": False,
+                                   "allow_stitch": False}}), make_ctx())
+
+    assert outcome.status is JobStatus.PUBLISHED
+    assert removed == [], "nothing could be in a work folder: no thread hop to delete one"
