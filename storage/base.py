@@ -342,7 +342,12 @@ class Storage(Protocol):
         from then on. A platform counts a request when it *arrives*, some time between our send
         and the answer, so the answer is the safe end to count from. The row moved is the earliest
         at or after ``at`` (a call recorded behind a later one is recorded at that one's instant);
-        moving any row of the key later only ever admits fewer calls. No-op when there is none."""
+        moving any row of the key later only ever admits fewer calls. No-op when there is none.
+
+        A backend may commit it with its next call instead of on its own (SQLite does: within
+        ~50 ms, with the job's next write, so a platform call costs one commit): every later call
+        of this storage sees it; lost only if the process dies first, and then the call counts
+        from its send, which the platform's own "too many" answer (:meth:`fill_rate`) covers."""
         ...
 
     async def fill_rate(self, key: str, *, limit: int, window: float, now: datetime) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import logging
 import sqlite3
 from collections.abc import AsyncIterator
 from datetime import datetime
@@ -20,6 +21,8 @@ import aiosqlite
 from crosspost.storage.base import AccountRow, EventRow, NewEvent
 from crosspost.storage.sqlite_rows import account_row, account_values, dumps, event_row, ts
 from crosspost.storage.sqlite_thread import T, Work, changes, every, one, run_in_thread, transaction
+
+log = logging.getLogger("crosspost.storage.sqlite")
 
 
 async def enable_wal(db: aiosqlite.Connection, busy_timeout: float) -> None:
@@ -39,6 +42,10 @@ async def enable_wal(db: aiosqlite.Connection, busy_timeout: float) -> None:
         delay = min(delay * 2, 0.5)
 
 
+DEFERRED_WITHIN = 0.05
+"""Seconds a deferred write (:meth:`SqliteConnection._defer`) waits for another call to ride on."""
+
+
 class SqliteConnection:
     """Owns the aiosqlite connection; each storage call is one hop into its thread.
 
@@ -48,14 +55,27 @@ class SqliteConnection:
     The thread runs one call at a time, so transactions never interleave and need no lock.
     The asyncio lock is held only by multi-hop work (migrations, closing, and :meth:`_tx` kept
     for methods not yet written as one hop); a hop waits while it is held.
+
+    A write nobody waits on (settling a rate window) can be *deferred*: it is committed with
+    this connection's next call (in a write's own transaction, or just before a read, in the
+    same hop), or by itself after :data:`DEFERRED_WITHIN` seconds if no call comes, or at close.
+    Every later call of this storage sees it; other processes see it once it is committed.
     """
 
     def __init__(self, db: aiosqlite.Connection, path: str) -> None:
         self._db = db
         self.path = path
         self._lock = asyncio.Lock()
+        self._deferred: list[Work[object]] = []
+        self._deferred_timer: asyncio.TimerHandle | None = None
+        self._deferred_flush: set[asyncio.Task[None]] = set()
 
     async def close(self) -> None:
+        if self._deferred_timer is not None:
+            self._deferred_timer.cancel()
+            self._deferred_timer = None
+        if self._deferred:
+            await self._write(_nothing)
         async with self._lock:
             await self._db.close()
 
@@ -67,15 +87,67 @@ class SqliteConnection:
 
     async def _write(self, work: Work[T]) -> T:
         """``work`` in one ``BEGIN IMMEDIATE`` transaction (takes the write lock up front)."""
-        return await self._hop(functools.partial(transaction, "IMMEDIATE", work))
+        deferred = self._take_deferred()
+        if not deferred:
+            return await self._hop(functools.partial(transaction, "IMMEDIATE", work))
+        return await self._with_deferred(deferred, functools.partial(transaction, "IMMEDIATE",
+                                                                     functools.partial(_after, deferred, work)))
 
     async def _read(self, work: Work[T]) -> T:
         """``work`` in one ``BEGIN DEFERRED`` transaction: several reads see one snapshot."""
-        return await self._hop(functools.partial(transaction, "DEFERRED", work))
+        return await self._then(functools.partial(transaction, "DEFERRED", work))
 
     async def _query(self, work: Work[T]) -> T:
         """``work`` (a single statement) outside any explicit transaction."""
-        return await self._hop(work)
+        return await self._then(work)
+
+    # -- deferred writes -----------------------------------------------------------------------
+
+    def _defer(self, work: Work[object]) -> None:
+        """Commit ``work`` with the next call (see the class docstring); never raises here."""
+        self._deferred.append(work)
+        if self._deferred_timer is None:
+            loop = asyncio.get_running_loop()
+            self._deferred_timer = loop.call_later(DEFERRED_WITHIN, self._flush_deferred)
+
+    def _take_deferred(self) -> list[Work[object]]:
+        deferred, self._deferred = self._deferred, []
+        if self._deferred_timer is not None:
+            self._deferred_timer.cancel()
+            self._deferred_timer = None
+        return deferred
+
+    def _flush_deferred(self) -> None:
+        self._deferred_timer = None
+        if self._deferred:
+            task = asyncio.ensure_future(self._write(_nothing))
+            self._deferred_flush.add(task)
+            task.add_done_callback(self._flushed)
+
+    def _flushed(self, task: asyncio.Task[None]) -> None:
+        self._deferred_flush.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("a deferred write could not be committed (kept for the next call): %s", task.exception())
+
+    async def _then(self, work: Work[T]) -> T:
+        """``work`` (a read) in one hop, after committing what was deferred."""
+        deferred = self._take_deferred()
+        if not deferred:
+            return await self._hop(work)
+        return await self._with_deferred(deferred, functools.partial(
+            _committed_then, functools.partial(transaction, "IMMEDIATE", functools.partial(_after, deferred, _nothing)),
+            work))
+
+    async def _with_deferred(self, deferred: list[Work[object]], work: Work[T]) -> T:
+        try:
+            return await self._hop(work)
+        except BaseException:
+            # Not committed (the transaction rolled back, or the caller stopped waiting, in which
+            # case committing them again is harmless: each settles an already-settled row).
+            self._deferred[:0] = deferred
+            if self._deferred_timer is None:
+                self._deferred_timer = asyncio.get_running_loop().call_later(DEFERRED_WITHIN, self._flush_deferred)
+            raise
 
     # -- multi-hop transactions (the old style; one await per statement) ---------------------
 
@@ -187,11 +259,9 @@ class SqliteShared(SqliteConnection):
                                                    round(window * 1_000_000)))
 
     async def settle_rate(self, key: str, *, at: datetime, now: datetime) -> None:
-        params = {"key": key, "at": ts(at), "now": ts(now)}
-        await self._write(lambda db: changes(
-            db, """UPDATE rate_events SET at = MAX(at, :now)
-                   WHERE id = (SELECT id FROM rate_events WHERE key = :key AND at >= :at ORDER BY at, id LIMIT 1)""",
-            params))
+        # Deferred: it rides on the job's next write (the checkpoint that follows every answer),
+        # so a platform call costs one commit, not two. See SqliteConnection.
+        self._defer(functools.partial(_settle_rate, key, ts(at), ts(now)))
 
     async def fill_rate(self, key: str, *, limit: int, window: float, now: datetime) -> None:
         del window  # rows older than a window go with the next admission
@@ -213,6 +283,28 @@ class SqliteShared(SqliteConnection):
     async def unlock(self, name: str, owner: str) -> None:
         await self._write(lambda db: changes(db, "DELETE FROM locks WHERE name = ? AND owner = ?",
                                              (name, owner)))
+
+
+def _nothing(db: sqlite3.Connection) -> None:
+    del db
+
+
+def _after(deferred: list[Work[object]], work: Work[T], db: sqlite3.Connection) -> T:
+    """The deferred writes, then ``work``, in the caller's transaction."""
+    for pending in deferred:
+        pending(db)
+    return work(db)
+
+
+def _committed_then(first: Work[object], then: Work[T], db: sqlite3.Connection) -> T:
+    first(db)
+    return then(db)
+
+
+def _settle_rate(key: str, at_us: int, now_us: int, db: sqlite3.Connection) -> None:
+    db.execute("""UPDATE rate_events SET at = MAX(at, :now)
+                  WHERE id = (SELECT id FROM rate_events WHERE key = :key AND at >= :at ORDER BY at, id LIMIT 1)""",
+               {"key": key, "at": at_us, "now": now_us})
 
 
 def _fill_rate(key: str, limit: int, now_us: int, db: sqlite3.Connection) -> None:
