@@ -35,6 +35,7 @@ import argparse
 import asyncio
 import collections
 import json
+import re
 import subprocess
 import sys
 import tempfile
@@ -127,6 +128,7 @@ async def count_statements(storage: Any) -> collections.Counter[str]:
             counts["commits"] += 1
         if verb == "SELECT" and " FROM accounts " in f"{' '.join(sql.split())} ":
             counts["account_reads"] += 1
+        counts["sql: " + re.sub(r"'[^']*'|\b\d+\b", "?", " ".join(sql.split()))[:100]] += 1
 
     await storage._db.set_trace_callback(counted)
     count_decryptions(counts)
@@ -248,6 +250,9 @@ def report(client: str, result: dict[str, Any], server: dict[str, Any], posts: i
              account_reads_per_post=result["sql"].get("account_reads", 0) / posts,
              account_decryptions_per_post=result["sql"].get("account_decryptions", 0) / posts, **common,
              note="--count-sql: CPU figures of this run include the counting")
+        kinds = {k[5:]: round(v / posts, 2) for k, v in result["sql"].items() if k.startswith("sql: ")}
+        emit(NAME, f"{client}_sql_by_statement", len(kinds), "kinds", posts=posts,
+             per_post=dict(sorted(kinds.items(), key=lambda kv: -kv[1])))
     serving = server.get("cpu_s", 0.0) - server.get("ready_cpu_s", 0.0)
     emit(NAME, f"{client}_emulator_cpu_ms_per_post", serving * 1000 / posts, "ms",
          requests=server.get("requests"), routes=server.get("routes"), **common,
