@@ -60,6 +60,14 @@ class SqliteConnection:
     this connection's next call (in a write's own transaction, or just before a read, in the
     same hop), or by itself after :data:`DEFERRED_WITHIN` seconds if no call comes, or at close.
     Every later call of this storage sees it; other processes see it once it is committed.
+
+    Writes are *group-committed*: while one write's hop is in the thread, the writes that
+    arrive queue up, and the next hop runs all of them in one transaction, each in its own
+    savepoint (one that raises is rolled back alone and its caller gets the error; the others
+    commit). Each caller still returns only once its write is committed, so durability is
+    unchanged; a busy engine (8 jobs at a time) pays one hop and one ``fsync`` for several
+    writes instead of one each. An uncontended write goes straight to the thread, as before.
+    Writes commit in the order they were asked for.
     """
 
     def __init__(self, db: aiosqlite.Connection, path: str) -> None:
@@ -69,13 +77,19 @@ class SqliteConnection:
         self._deferred: list[Work[object]] = []
         self._deferred_timer: asyncio.TimerHandle | None = None
         self._deferred_flush: set[asyncio.Task[None]] = set()
+        self._writing = False
+        """A write hop is in the thread: new writes join :attr:`_queued` (group commit)."""
+        self._queued: list[tuple[Work[Any], asyncio.Future[Any]]] = []
+        self._batches: asyncio.Task[None] | None = None
 
     async def close(self) -> None:
         if self._deferred_timer is not None:
             self._deferred_timer.cancel()
             self._deferred_timer = None
-        if self._deferred:
-            await self._write(_nothing)
+        if self._deferred or self._writing:
+            await self._write(_nothing)  # commits what was deferred, after every queued write
+        if self._batches is not None:
+            await asyncio.gather(self._batches, return_exceptions=True)
         async with self._lock:
             await self._db.close()
 
@@ -86,12 +100,56 @@ class SqliteConnection:
         return await run_in_thread(self._db, work)
 
     async def _write(self, work: Work[T]) -> T:
-        """``work`` in one ``BEGIN IMMEDIATE`` transaction (takes the write lock up front)."""
+        """``work`` in a ``BEGIN IMMEDIATE`` transaction (takes the write lock up front): its own,
+        or, while another write is in the thread, the next group commit's (class docstring)."""
+        if self._writing:
+            joined: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+            self._queued.append((work, joined))
+            return await joined
+        self._writing = True
+        try:
+            return await self._commit(work)
+        finally:
+            self._next_batch()
+
+    async def _commit(self, work: Work[T]) -> T:
         deferred = self._take_deferred()
         if not deferred:
             return await self._hop(functools.partial(transaction, "IMMEDIATE", work))
         return await self._with_deferred(deferred, functools.partial(transaction, "IMMEDIATE",
                                                                      functools.partial(_after, deferred, work)))
+
+    def _next_batch(self) -> None:
+        """The write in the thread is done: start the queued writes' group commit, if any."""
+        if self._queued:
+            self._batches = asyncio.ensure_future(self._run_batches())
+        else:
+            self._writing = False
+
+    async def _run_batches(self) -> None:
+        try:
+            while self._queued:
+                batch, self._queued = self._queued, []
+                await self._run_batch(batch)
+        finally:
+            self._writing = False
+            self._batches = None
+
+    async def _run_batch(self, batch: list[tuple[Work[Any], asyncio.Future[Any]]]) -> None:
+        try:
+            outcomes = await self._commit(functools.partial(_each_in_savepoint, [work for work, _ in batch]))
+        except BaseException as exc:
+            # Nothing was committed (the COMMIT failed, or the transaction could not go on).
+            for _, joined in batch:
+                _settle(joined, exc)
+            if isinstance(exc, asyncio.CancelledError):
+                raise
+            return
+        for (_, joined), (result, error) in zip(batch, outcomes, strict=True):
+            if error is not None:
+                _settle(joined, error)
+            elif not joined.done():
+                joined.set_result(result)
 
     async def _read(self, work: Work[T]) -> T:
         """``work`` in one ``BEGIN DEFERRED`` transaction: several reads see one snapshot."""
@@ -287,6 +345,34 @@ class SqliteShared(SqliteConnection):
 
 def _nothing(db: sqlite3.Connection) -> None:
     del db
+
+
+def _each_in_savepoint(works: list[Work[Any]], db: sqlite3.Connection) -> list[tuple[Any, Exception | None]]:
+    """Every work of a group commit in the caller's transaction, each in a savepoint of its own:
+    one that raises is rolled back alone (its error is its result). An error that ended the whole
+    transaction (SQLite rolls back by itself on a full disk, say) is raised: nothing commits."""
+    outcomes: list[tuple[Any, Exception | None]] = []
+    for work in works:
+        db.execute("SAVEPOINT crosspost_write")
+        try:
+            outcomes.append((work(db), None))
+        except Exception as exc:
+            if not db.in_transaction:
+                raise
+            db.execute("ROLLBACK TO crosspost_write")
+            outcomes.append((None, exc))
+        db.execute("RELEASE crosspost_write")
+    return outcomes
+
+
+def _settle(joined: asyncio.Future[Any], error: BaseException) -> None:
+    """End a queued writer's wait with ``error`` (unless it stopped waiting already)."""
+    if joined.done():
+        return
+    if isinstance(error, asyncio.CancelledError):
+        joined.cancel()
+    else:
+        joined.set_exception(error)
 
 
 def _after(deferred: list[Work[object]], work: Work[T], db: sqlite3.Connection) -> T:
