@@ -30,7 +30,7 @@ from crosspost.core.account_store import blocked_key
 from crosspost.core.convert import error_info
 from crosspost.core.engine.context import RunContext, opened_checkpoint
 from crosspost.core.engine.runtime import Runtime
-from crosspost.core.engine.validation import Preparer
+from crosspost.core.engine.validation import PreparedTarget, Preparer
 from crosspost.core.errors import (
     AuthError,
     Cancelled,
@@ -109,14 +109,19 @@ class JobRunner:
         if job.cancel_requested:
             await self._cancel(ctx, platform)
             return
-        post = await rt.storage.get_post_body(job.post_id)
+        # A check this process made at submission stands in for the run's (Preparer.remember),
+        # and carries the post as the platform publishes it: the stored body is not read then.
+        fresh = self._preparer.take(job.id)
+        if ctx.checkpoint:
+            fresh = None  # the platform holds part of the post: it is narrowed, not checked again
+        post = fresh.post if fresh is not None else await rt.storage.get_post_body(job.post_id)
         if platform is None or post is None:
             await self._fail(ctx, unusable or CrosspostError(f"post {job.post_id} is gone"))
             return
         # The "started" event was written with the claim (Worker: claim_job(log_start=True)).
         ctx.emit(message="resuming" if job.checkpoint else "")
         try:
-            outcome = await self._attempt(job, post, platform, ctx)
+            outcome = await self._attempt(job, post, platform, ctx, fresh)
         except Cancelled:
             await self._on_cancelled(ctx, platform)
         except Exception as exc:
@@ -124,7 +129,9 @@ class JobRunner:
         else:
             await self._on_outcome(ctx, platform, outcome)
 
-    async def _attempt(self, job: JobRow, post: Post, platform: Platform, ctx: RunContext) -> Outcome:
+    async def _attempt(self, job: JobRow, post: Post, platform: Platform, ctx: RunContext,
+                       fresh: PreparedTarget | None) -> Outcome:
+        """One attempt; ``post`` is the stored post, or ``fresh.post`` when ``fresh`` is given."""
         if platform.needs_account:
             assert job.target.account is not None
             # Through the job's access, so the platform's own reads reuse this one.
@@ -132,7 +139,6 @@ class JobRunner:
                              else self._rt.accounts.get(job.target.platform, job.target.account))
             if account.needs_login:
                 raise _NeedsLogin(f"account {account.key} needs a new login")
-        fresh = self._preparer.take(job.id)
         if ctx.checkpoint:
             # The platform already holds part of this post: finish it rather than judge it again.
             ready = await self._preparer.narrow(post, job.target, platform)

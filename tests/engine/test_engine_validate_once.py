@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import attrs
+import pytest
 
 from crosspost.core.clock import FakeClock
 from crosspost.core.engine.validation import FRESH_FOR, REMEMBERED, Preparer
@@ -37,6 +38,28 @@ async def test_a_due_post_run_soon_by_a_worker_of_the_same_process_is_validated_
     [seen] = platform.seen_validations
     assert seen is not None
     assert seen.value == "check 1 of soon"
+
+
+async def test_a_run_that_reuses_the_submission_check_does_not_read_the_stored_post(
+        hub: Hub, platform: FakePlatform, clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> None:
+    reads: list[str] = []
+    read = hub.storage.get_post_body
+
+    async def counted(post_id: str) -> Post | None:
+        reads.append(post_id)
+        return await read(post_id)
+
+    monkeypatch.setattr(hub.storage, "get_post_body", counted)
+    soon = await hub.submit(post("soon"))
+    await hub.run_worker(until_idle=True)
+    assert reads == [], "the kept check carries the post as the platform publishes it"
+
+    later = await hub.submit(post("later"))
+    clock.advance(FRESH_FOR + 1)
+    await hub.run_worker(until_idle=True)
+    assert reads == [later.id], "no kept check: the run reads the stored post"
+    assert [r.status for r in (await hub.get(soon.id), await hub.get(later.id))] == [JobStatus.PUBLISHED] * 2
+    assert [content for _, content, _ in platform.publish_calls] == ["soon", "later"]
 
 
 async def test_a_stored_post_run_later_is_validated_again_at_its_run(
