@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import math
 import os
@@ -27,6 +28,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -113,6 +116,30 @@ def child_args(args: argparse.Namespace, info_file: Path, video: Path, workdir: 
             "--posts-per-account", str(args.posts_per_account), "--concurrency", str(args.concurrency)]
 
 
+@contextlib.contextmanager
+def fresh_schema(db: str | None) -> Iterator[str | None]:
+    """A PostgreSQL ``db`` as a URL to a new schema of it, dropped afterwards (every run starts
+    empty and leaves the database as it was); any other ``db`` as it is."""
+    if not db or not db.startswith("postgres"):
+        yield db
+        return
+    import asyncpg
+
+    async def run(sql: str) -> None:
+        conn = await asyncpg.connect(db)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    schema = f"fanout_{uuid.uuid4().hex[:10]}"
+    asyncio.run(run(f"CREATE SCHEMA {schema}"))
+    try:
+        yield f"{db}{'&' if '?' in db else '?'}search_path={schema}"
+    finally:
+        asyncio.run(run(f"DROP SCHEMA {schema} CASCADE"))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="Drain time of a fan-out vs the bound TikTok's limits allow.")
     parser.add_argument("--quick", action="store_true")
@@ -142,9 +169,9 @@ def main() -> None:
     args.key = generate_key()
     os.environ["FANOUT_SECRET_KEY"] = args.key  # the children inherit it
     os.environ["FANOUT_EPOCH"] = str(time.time())  # and the instant their scaled clocks start from
-    with tempfile.TemporaryDirectory(prefix="crosspost-fanout-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="crosspost-fanout-") as tmp, fresh_schema(args.db) as db:
         folder = Path(tmp)
-        args.db = args.db or str(folder / "crosspost.db")
+        args.db = db or str(folder / "crosspost.db")
         video = make_video(folder / "clip.mp4")
         with EmulatorProcess(args.accounts, rate_limits=True, speed=args.speed) as emulator:
             info_file = folder / "emulator.json"

@@ -21,6 +21,48 @@ if TYPE_CHECKING:
     from crosspost.storage.postgres.rows import Conn
 
 _RATE_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended('crosspost:rate:' || current_schema() || ':' || $1, 0))"
+_RATE_LOCK_OF_KEY = "pg_advisory_xact_lock(hashtextextended('crosspost:rate:' || current_schema() || ':' || p_key, 0))"
+
+RATE_FUNCTIONS = (
+    # One rate-window check (and the recorded call when there is room), as one statement: the
+    # key's lock serialises check-and-record across processes (READ COMMITTED alone would let two
+    # transactions both count five and both insert a sixth); each statement after it sees what the
+    # previous holder committed (a VOLATILE function takes a new snapshot per statement). A caller
+    # whose "now" is behind the latest recorded call (it read the clock, then waited for the lock)
+    # counts as calling at that instant: recorded times stay in order, which the count relies on.
+    # Returns 0 when admitted, else the seconds until the call that keeps the window full leaves.
+    f"""CREATE FUNCTION crosspost_acquire_rate(p_key TEXT, p_limit INTEGER, p_now TIMESTAMPTZ,
+                                            p_window INTERVAL) RETURNS DOUBLE PRECISION
+        LANGUAGE plpgsql VOLATILE AS $$
+    DECLARE
+        v_at TIMESTAMPTZ;
+        v_count BIGINT;
+        v_oldest TIMESTAMPTZ;
+    BEGIN
+        PERFORM {_RATE_LOCK_OF_KEY};
+        SELECT max(at) INTO v_at FROM rate_events WHERE key = p_key;
+        v_at := GREATEST(p_now, COALESCE(v_at, p_now));
+        DELETE FROM rate_events WHERE key = p_key AND at <= v_at - p_window;
+        SELECT count(*) INTO v_count FROM rate_events WHERE key = p_key;
+        IF v_count < p_limit THEN
+            INSERT INTO rate_events (key, at) VALUES (p_key, v_at);
+            RETURN 0.0;
+        END IF;
+        SELECT at INTO v_oldest FROM rate_events WHERE key = p_key ORDER BY at LIMIT 1 OFFSET v_count - p_limit;
+        RETURN GREATEST(EXTRACT(EPOCH FROM (v_oldest + p_window - p_now))::DOUBLE PRECISION, 0.000001);
+    END
+    $$""",
+    # The call admitted at p_at got its answer at p_now: it counts from then (under the key's lock).
+    f"""CREATE FUNCTION crosspost_settle_rate(p_key TEXT, p_at TIMESTAMPTZ, p_now TIMESTAMPTZ) RETURNS VOID
+        LANGUAGE plpgsql VOLATILE AS $$
+    BEGIN
+        PERFORM {_RATE_LOCK_OF_KEY};
+        UPDATE rate_events SET at = GREATEST(at, p_now)
+        WHERE id = (SELECT id FROM rate_events WHERE key = p_key AND at >= p_at ORDER BY at, id LIMIT 1);
+    END
+    $$""",
+)
+"""Migration 0008: the rate window's check and settle, each one round trip instead of 7 and 4."""
 
 
 async def log_event(conn: Conn, event: NewEvent | None, now: datetime) -> None:
@@ -86,33 +128,12 @@ class SharedState:
     # -- shared rate windows and locks -------------------------------------------------------
 
     async def try_acquire_rate(self, key: str, *, limit: int, window: float, now: datetime) -> float:
-        span = timedelta(seconds=window)
-        async with self._pool.acquire() as conn, conn.transaction():
-            # Serialise check-and-record per key across every process (READ COMMITTED alone
-            # would let two transactions both count five and both insert a sixth).
-            await conn.execute(_RATE_LOCK, key)
-            # A caller whose "now" is behind the latest recorded call (it read the clock, then
-            # waited for the lock) counts as calling at that instant: recorded times stay in
-            # order, which the window count relies on.
-            latest: datetime | None = await conn.fetchval("SELECT max(at) FROM rate_events WHERE key = $1", key)
-            at = max(aware(now), latest) if latest is not None else aware(now)
-            await conn.execute("DELETE FROM rate_events WHERE key = $1 AND at <= $2", key, at - span)
-            count: int = await conn.fetchval("SELECT count(*) FROM rate_events WHERE key = $1", key)
-            if count < limit:
-                await conn.execute("INSERT INTO rate_events (key, at) VALUES ($1, $2)", key, at)
-                return 0.0
-            # The slot frees when the call that keeps the window full leaves it.
-            oldest: datetime = await conn.fetchval(
-                "SELECT at FROM rate_events WHERE key = $1 ORDER BY at LIMIT 1 OFFSET $2", key, count - limit)
-        return max((oldest + span - now).total_seconds(), 1e-6)
+        wait: float = await self._pool.fetchval("SELECT crosspost_acquire_rate($1, $2, $3, $4)",
+                                                key, limit, aware(now), timedelta(seconds=window))
+        return wait
 
     async def settle_rate(self, key: str, *, at: datetime, now: datetime) -> None:
-        async with self._pool.acquire() as conn, conn.transaction():
-            await conn.execute(_RATE_LOCK, key)
-            await conn.execute(
-                """UPDATE rate_events SET at = GREATEST(at, $3)
-                   WHERE id = (SELECT id FROM rate_events WHERE key = $1 AND at >= $2 ORDER BY at, id LIMIT 1)""",
-                key, aware(at), aware(now))
+        await self._pool.execute("SELECT crosspost_settle_rate($1, $2, $3)", key, aware(at), aware(now))
 
     async def fill_rate(self, key: str, *, limit: int, window: float, now: datetime) -> None:
         del window  # rows older than a window go with the next admission

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 from crosspost.core.models import JobStatus, Post, Target
@@ -136,6 +137,20 @@ async def test_two_connections_share_rate_windows_like_two_processes(storage_url
             gate = one if i % 2 else two
             admitted += await gate.try_acquire_rate("shared", limit=4, window=60, now=T0 + timedelta(seconds=i)) == 0
         assert admitted == 4
+    finally:
+        await one.close()
+        await two.close()
+
+
+async def test_concurrent_calls_from_two_connections_admit_exactly_the_limit(storage_url: str) -> None:
+    """Check-and-record is one step per key: calls racing from two pools never admit a sixth."""
+    one, two = await open_storage(storage_url), await open_storage(storage_url)
+    try:
+        waits = await asyncio.gather(*(
+            (one if i % 2 else two).try_acquire_rate("raced", limit=5, window=60, now=T0) for i in range(24)))
+        assert sum(wait == 0.0 for wait in waits) == 5
+        assert all(wait == 60.0 for wait in waits if wait), "each refused call waits for the first to leave"
+        assert await one.rate_usage("raced", window=60, now=T0) == 5
     finally:
         await one.close()
         await two.close()
