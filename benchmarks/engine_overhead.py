@@ -22,7 +22,8 @@ posts per creator per day). 1,000 posts over 50 accounts is 20 per account, so, 
 of them would rightly wait a day. This benchmark measures overhead, not TikTok's limits: the
 client process raises those limits (module constants, patched in the child only) so no post
 waits; every rate-limit check still runs against the database as usual.
-``--quick``: 20 posts over 2 accounts. ``--count-sql`` also prints crosspost's SQL statements and
+``--quick``: 20 posts over 2 accounts. ``--db postgresql://…``: crosspost on PostgreSQL (a fresh
+schema, dropped afterwards) instead of SQLite. ``--count-sql`` also prints crosspost's SQL statements and
 commits per post (each commit is a flush to disk with ``synchronous=FULL``). ``--profile FILE``
 runs the crosspost client under cProfile and writes its statistics to FILE (the profile method
 of BENCHMARKS.md: ``python -m pstats FILE`` or ``benchmarks/profile_report.py FILE`` reads it);
@@ -43,6 +44,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from databases import fresh_schema
 from emulator_process import EmulatorProcess
 from figures import emit
 
@@ -74,7 +76,7 @@ def lift_client_limits() -> None:
 
 
 async def run_crosspost(info: dict[str, Any], video: Path, posts: int, workdir: Path,
-                        concurrency: int, *, count_sql: bool = False) -> dict[str, Any]:
+                        concurrency: int, *, count_sql: bool = False, db: str | None = None) -> dict[str, Any]:
     from crosspost.core.accounts import Account
     from crosspost.core.convert import post_from_dict
     from crosspost.core.hub import Hub
@@ -84,7 +86,7 @@ async def run_crosspost(info: dict[str, Any], video: Path, posts: int, workdir: 
     lift_client_limits()
     creators = info["creators"]
     settings = Settings.from_env({
-        "CROSSPOST_DB": str(workdir / "crosspost.db"), "CROSSPOST_DATA_DIR": str(workdir),
+        "CROSSPOST_DB": db or str(workdir / "crosspost.db"), "CROSSPOST_DATA_DIR": str(workdir),
         "CROSSPOST_SECRET_KEY": generate_key(), "CROSSPOST_TIKTOK_API_BASE": info["base_url"],
         "CROSSPOST_TIKTOK_CLIENT_KEY": info["client_key"],
         "CROSSPOST_TIKTOK_CLIENT_SECRET": info["client_secret"],
@@ -199,8 +201,9 @@ async def run_minimal(info: dict[str, Any], video: Path, posts: int, concurrency
 # -- orchestration --------------------------------------------------------------------------
 
 
-def run_client(client: str, video: Path, posts: int, accounts: int, concurrency: int,
-               folder: Path, *, count_sql: bool, profile: str | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+def run_client(client: str, video: Path, posts: int, accounts: int, concurrency: int, folder: Path, *,
+               count_sql: bool, profile: str | None = None, db: str | None = None,
+               ) -> tuple[dict[str, Any], dict[str, Any]]:
     """One client run against a fresh emulator: (client figures, emulator figures)."""
     workdir = folder / client
     workdir.mkdir()
@@ -210,7 +213,8 @@ def run_client(client: str, video: Path, posts: int, accounts: int, concurrency:
         done = subprocess.run(
             [sys.executable, __file__, "--client", client, "--emulator-info", str(info_file), "--video", str(video),
              "--posts", str(posts), "--concurrency", str(concurrency), "--workdir", str(workdir),
-             *(["--count-sql"] if count_sql else []), *(["--profile", profile] if profile else [])],
+             *(["--count-sql"] if count_sql else []), *(["--profile", profile] if profile else []),
+             *(["--db", db] if db else [])],
             capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"the {client} client failed: {done.stderr.strip()[-800:]}")
@@ -227,11 +231,11 @@ def client_main(args: argparse.Namespace) -> None:
         # spends shows as the gap between this profile's total and the process CPU figure.
         with cProfile.Profile(time.thread_time) as profiler:
             result = asyncio.run(run_crosspost(info, video, args.posts, Path(args.workdir), args.concurrency,
-                                               count_sql=args.count_sql))
+                                               count_sql=args.count_sql, db=args.db))
         profiler.dump_stats(args.profile)
     elif args.client == "crosspost":
         result = asyncio.run(run_crosspost(info, video, args.posts, Path(args.workdir), args.concurrency,
-                                           count_sql=args.count_sql))
+                                           count_sql=args.count_sql, db=args.db))
     else:
         result = asyncio.run(run_minimal(info, video, args.posts, args.concurrency))
     print(json.dumps(result))
@@ -269,6 +273,8 @@ def main() -> None:
                         help="also count crosspost's SQL statements and commits per post (adds a little CPU)")
     parser.add_argument("--profile", metavar="FILE",
                         help="run the crosspost client under cProfile and write its statistics to FILE")
+    parser.add_argument("--db", help="a postgresql:// URL: crosspost's storage in a fresh schema of it "
+                                     "(default: a fresh SQLite file, as shipped)")
     parser.add_argument("--client", choices=("crosspost", "minimal"), help=argparse.SUPPRESS)
     parser.add_argument("--emulator-info", help=argparse.SUPPRESS)
     parser.add_argument("--video", help=argparse.SUPPRESS)
@@ -281,7 +287,9 @@ def main() -> None:
     accounts = args.accounts or (QUICK_ACCOUNTS if args.quick else ACCOUNTS)
     from crosspost.testing.media import make_video
 
-    with tempfile.TemporaryDirectory(prefix="crosspost-bench-") as tmp:
+    if args.count_sql and args.db:
+        parser.error("--count-sql counts SQLite's statements; leave out --db")
+    with tempfile.TemporaryDirectory(prefix="crosspost-bench-") as tmp, fresh_schema(args.db) as db:
         folder = Path(tmp)
         video = make_video(folder / "clip.mp4")
         results = {}
@@ -289,7 +297,8 @@ def main() -> None:
         for client in ("crosspost", "minimal"):
             ours = client == "crosspost"
             result, server = run_client(client, video, posts, accounts, args.concurrency, folder,
-                                        count_sql=args.count_sql and ours, profile=profile if ours else None)
+                                        count_sql=args.count_sql and ours, profile=profile if ours else None,
+                                        db=db if ours else None)
             report(client, result, server, posts, accounts)
             results[client] = result
     ours, floor = results["crosspost"], results["minimal"]

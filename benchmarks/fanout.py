@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import math
 import os
@@ -28,12 +27,11 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from databases import fresh_schema
 from emulator_process import EmulatorProcess
 from figures import emit
 
@@ -114,30 +112,6 @@ def child_args(args: argparse.Namespace, info_file: Path, video: Path, workdir: 
     return [sys.executable, __file__, "--role", role, "--emulator-info", str(info_file), "--video", str(video),
             "--workdir", str(workdir), "--db", args.db, "--speed", str(args.speed),
             "--posts-per-account", str(args.posts_per_account), "--concurrency", str(args.concurrency)]
-
-
-@contextlib.contextmanager
-def fresh_schema(db: str | None) -> Iterator[str | None]:
-    """A PostgreSQL ``db`` as a URL to a new schema of it, dropped afterwards (every run starts
-    empty and leaves the database as it was); any other ``db`` as it is."""
-    if not db or not db.startswith("postgres"):
-        yield db
-        return
-    import asyncpg
-
-    async def run(sql: str) -> None:
-        conn = await asyncpg.connect(db)
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    schema = f"fanout_{uuid.uuid4().hex[:10]}"
-    asyncio.run(run(f"CREATE SCHEMA {schema}"))
-    try:
-        yield f"{db}{'&' if '?' in db else '?'}search_path={schema}"
-    finally:
-        asyncio.run(run(f"DROP SCHEMA {schema} CASCADE"))
 
 
 def main() -> None:
