@@ -54,6 +54,25 @@ if TYPE_CHECKING:
     from crosspost.storage.postgres.rows import Conn
 
 
+_INSERT_POST = """
+WITH post AS (
+    INSERT INTO posts (id, idempotency_key, body, created_at, updated_at)
+    VALUES ($1, $2, $3, $4, $4) ON CONFLICT (idempotency_key) DO NOTHING RETURNING id),
+new_jobs AS (
+    INSERT INTO jobs (id, post_id, position, target, status, run_at, warnings, error, created_at, updated_at)
+    SELECT j.id, post.id, j.position, j.target, j.status, j.run_at,
+           ARRAY(SELECT jsonb_array_elements_text(j.warnings)), j.error, $4, $4
+    FROM post, jsonb_to_recordset($5::jsonb) AS j(id TEXT, position INTEGER, target TEXT, status TEXT,
+                                                 run_at TIMESTAMPTZ, warnings JSONB, error JSONB)),
+logged AS (
+    INSERT INTO events (at, kind, post_id, job_id, data)
+    SELECT $4, $6::text, post.id, $7::text, $8::jsonb FROM post WHERE $6::text IS NOT NULL)
+SELECT id FROM post, LATERAL (SELECT pg_notify($9, '')) AS woken
+"""
+"""A new post, its jobs (as one JSON array), its event and the workers' wake-up, in one statement;
+no row when the idempotency key is taken (then nothing was written)."""
+
+
 class PostgresStorage(SharedState, BulkImport, PostgresMetrics):
     """:class:`~crosspost.storage.base.Storage` on a PostgreSQL database (one schema of it)."""
 
@@ -127,22 +146,22 @@ class PostgresStorage(SharedState, BulkImport, PostgresMetrics):
         )
 
     async def insert_post(self, new: NewPost, *, event: NewEvent | None = None) -> tuple[PostRow, bool]:
-        key = new.post.idempotency_key
         now = aware(new.created_at)
-        async with self._tx() as conn:
-            inserted = await conn.fetchval(
-                """INSERT INTO posts (id, idempotency_key, body, created_at, updated_at)
-                   VALUES ($1, $2, $3, $4, $4) ON CONFLICT (idempotency_key) DO NOTHING RETURNING id""",
-                new.id, key, post_body(new.post), now)
-            if inserted is None:
-                existing_id = await conn.fetchval("SELECT id FROM posts WHERE idempotency_key = $1", key)
-                existing = await self._post(conn, existing_id)
-                assert existing is not None
-                return existing, False
-            await self._insert_jobs(conn, new.id, new.jobs, now)
-            await log_event(conn, event, now)
-            await self._notify(conn)
-        return inserted_post_row(new), True
+        jobs = [{"id": j.id, "position": i, "target": str(j.target), "status": j.status.value,
+                 "run_at": aware(j.run_at).isoformat(), "warnings": list(j.warnings), "error": error_value(j.error)}
+                for i, j in enumerate(new.jobs)]
+        logged = (event.kind, event.job_id, dict(event.data)) if event is not None else (None, None, None)
+        # One round trip (was six: BEGIN, the post, its jobs, the event, NOTIFY, COMMIT).
+        inserted = await self._pool.fetchval(_INSERT_POST, new.id, new.post.idempotency_key,
+                                             post_body(new.post), now, jobs, *logged, self.channel)
+        if inserted is not None:
+            return inserted_post_row(new), True
+        async with self._tx() as conn:  # the idempotency key is taken: the post stored with it
+            existing_id = await conn.fetchval("SELECT id FROM posts WHERE idempotency_key = $1",
+                                              new.post.idempotency_key)
+            existing = await self._post(conn, existing_id)
+        assert existing is not None
+        return existing, False
 
     async def find_post_by_key(self, idempotency_key: str) -> PostRow | None:
         async with self._tx() as conn:
