@@ -83,18 +83,18 @@ def bulk_load(path: Path, n: int, due: int, now: datetime, rng: random.Random) -
 
 
 def claim_plan(path: Path, now: datetime) -> str:
-    """SQLite's plan for the storage layer's claim statement (read from the storage module)."""
-    statement = getattr(sqlite_storage, "_CLAIM", None)
-    if not isinstance(statement, str):
-        return "unavailable: the storage module no longer exposes its claim statement"
-    sql = statement.format(post="")
+    """SQLite's plans for the storage layer's claim lookups (read from the storage module)."""
+    statements = [getattr(sqlite_storage, name, None) for name in ("_CLAIM_WAITING", "_CLAIM_EXPIRED")]
+    if not all(isinstance(statement, str) for statement in statements):
+        return "unavailable: the storage module no longer exposes its claim lookups"
     params = {"owner": OWNER, "now": ts(now), "until": ts(now), "post_id": None}
     db = sqlite3.connect(path)
     try:
-        rows = db.execute("EXPLAIN QUERY PLAN " + sql, params).fetchall()
+        plans = [db.execute("EXPLAIN QUERY PLAN " + str(statement).format(post=""), params).fetchall()
+                 for statement in statements]
     finally:
         db.close()
-    return "; ".join(str(row[-1]) for row in rows)
+    return "; ".join(str(row[-1]) for rows in plans for row in rows)
 
 
 def scan_ms(path: Path, now: datetime) -> float:
