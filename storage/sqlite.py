@@ -48,7 +48,7 @@ from crosspost.storage.sqlite_rows import (
     ts,
 )
 from crosspost.storage.sqlite_shared import SqliteShared, enable_wal, log_event
-from crosspost.storage.sqlite_thread import changes, every, one
+from crosspost.storage.sqlite_thread import SYNC_LEVELS, changes, every, one
 
 _WAITING = "('scheduled', 'queued', 'deferred')"
 _RUNNING = "('validating', 'uploading', 'processing')"
@@ -109,6 +109,9 @@ async def connect(url_or_path: str, *, migrate: bool = True, busy_timeout: float
     ``synchronous=FULL`` makes every commit durable across power loss, which the exactly-once
     rule needs (a committed publish_id must survive); ``NORMAL`` survives process crashes only.
     """
+    synchronous = synchronous.upper()
+    if synchronous not in SYNC_LEVELS:
+        raise ValueError(f"synchronous must be one of {sorted(SYNC_LEVELS)}, not {synchronous!r}")
     path = _prepare_path(sqlite_path(url_or_path))
     db = await aiosqlite.connect(path, isolation_level=None, timeout=busy_timeout)
     try:
@@ -119,6 +122,7 @@ async def connect(url_or_path: str, *, migrate: bool = True, busy_timeout: float
         await db.execute(f"PRAGMA synchronous = {synchronous}")
         await db.execute("PRAGMA foreign_keys = ON")
         storage = SqliteStorage(db, path)
+        storage.synchronous = synchronous
         if migrate:
             await storage.migrate()
     except BaseException:

@@ -20,7 +20,16 @@ import aiosqlite
 
 from crosspost.storage.base import AccountRow, EventRow, NewEvent
 from crosspost.storage.sqlite_rows import account_row, account_values, dumps, event_row, ts
-from crosspost.storage.sqlite_thread import T, Work, changes, every, one, run_in_thread, transaction
+from crosspost.storage.sqlite_thread import (
+    T,
+    Work,
+    changes,
+    every,
+    one,
+    run_in_thread,
+    transaction,
+    without_fsync,
+)
 
 log = logging.getLogger("crosspost.storage.sqlite")
 
@@ -68,7 +77,16 @@ class SqliteConnection:
     unchanged; a busy engine (8 jobs at a time) pays one hop and one ``fsync`` for several
     writes instead of one each. An uncontended write goes straight to the thread, as before.
     Writes commit in the order they were asked for.
+
+    A write whose loss on a power failure is harmless can skip the disk flush
+    (``durable=False``: a rate window's recorded call, whose loss lets at most one call more
+    through before the platform's own limit answers; see :func:`.sqlite_thread.without_fsync`).
+    A group is flushed when any of its writes must be, and every durable commit flushes what came
+    before it. Every job, post, account and checkpoint write stays durable.
     """
+
+    synchronous = "FULL"
+    """The connection's ``PRAGMA synchronous`` (set by :func:`~crosspost.storage.sqlite.connect`)."""
 
     def __init__(self, db: aiosqlite.Connection, path: str) -> None:
         self._db = db
@@ -79,7 +97,8 @@ class SqliteConnection:
         self._deferred_flush: set[asyncio.Task[None]] = set()
         self._writing = False
         """A write hop is in the thread: new writes join :attr:`_queued` (group commit)."""
-        self._queued: list[tuple[Work[Any], asyncio.Future[Any]]] = []
+        self._queued: list[tuple[Work[Any], asyncio.Future[Any], bool]] = []
+        """(work, its caller's future, whether its commit must reach the disk)."""
         self._batches: asyncio.Task[None] | None = None
 
     async def close(self) -> None:
@@ -99,25 +118,30 @@ class SqliteConnection:
                 return await run_in_thread(self._db, work)
         return await run_in_thread(self._db, work)
 
-    async def _write(self, work: Work[T]) -> T:
+    async def _write(self, work: Work[T], *, durable: bool = True) -> T:
         """``work`` in a ``BEGIN IMMEDIATE`` transaction (takes the write lock up front): its own,
-        or, while another write is in the thread, the next group commit's (class docstring)."""
+        or, while another write is in the thread, the next group commit's (class docstring).
+        ``durable=False``: the commit need not reach the disk before this returns."""
         if self._writing:
             joined: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-            self._queued.append((work, joined))
+            self._queued.append((work, joined, durable))
             return await joined
         self._writing = True
         try:
-            return await self._commit(work)
+            return await self._commit(work, durable=durable)
         finally:
             self._next_batch()
 
-    async def _commit(self, work: Work[T]) -> T:
-        deferred = self._take_deferred()
+    async def _commit(self, work: Work[T], *, durable: bool) -> T:
+        deferred = self._take_deferred()  # deferred writes need no flush of their own
+        if deferred:
+            work = functools.partial(_after, deferred, work)
+        tx: Work[T] = functools.partial(transaction, "IMMEDIATE", work)
+        if not durable:
+            tx = self._unflushed(tx)
         if not deferred:
-            return await self._hop(functools.partial(transaction, "IMMEDIATE", work))
-        return await self._with_deferred(deferred, functools.partial(transaction, "IMMEDIATE",
-                                                                     functools.partial(_after, deferred, work)))
+            return await self._hop(tx)
+        return await self._with_deferred(deferred, tx)
 
     def _next_batch(self) -> None:
         """The write in the thread is done: start the queued writes' group commit, if any."""
@@ -135,17 +159,21 @@ class SqliteConnection:
             self._writing = False
             self._batches = None
 
-    async def _run_batch(self, batch: list[tuple[Work[Any], asyncio.Future[Any]]]) -> None:
+    async def _run_batch(self, batch: list[tuple[Work[Any], asyncio.Future[Any], bool]]) -> None:
+        works = [work for work, _, _ in batch]
+        alone = len(works) == 1  # its own transaction: no savepoint needed
         try:
-            outcomes = await self._commit(functools.partial(_each_in_savepoint, [work for work, _ in batch]))
+            done = await self._commit(works[0] if alone else functools.partial(_each_in_savepoint, works),
+                                      durable=any(durable for _, _, durable in batch))
         except BaseException as exc:
             # Nothing was committed (the COMMIT failed, or the transaction could not go on).
-            for _, joined in batch:
+            for _, joined, _ in batch:
                 _settle(joined, exc)
             if isinstance(exc, asyncio.CancelledError):
                 raise
             return
-        for (_, joined), (result, error) in zip(batch, outcomes, strict=True):
+        outcomes: list[tuple[Any, Exception | None]] = [(done, None)] if alone else done
+        for (_, joined, _), (result, error) in zip(batch, outcomes, strict=True):
             if error is not None:
                 _settle(joined, error)
             elif not joined.done():
@@ -178,7 +206,7 @@ class SqliteConnection:
     def _flush_deferred(self) -> None:
         self._deferred_timer = None
         if self._deferred:
-            task = asyncio.ensure_future(self._write(_nothing))
+            task = asyncio.ensure_future(self._write(_nothing, durable=False))
             self._deferred_flush.add(task)
             task.add_done_callback(self._flushed)
 
@@ -192,9 +220,14 @@ class SqliteConnection:
         deferred = self._take_deferred()
         if not deferred:
             return await self._hop(work)
-        return await self._with_deferred(deferred, functools.partial(
-            _committed_then, functools.partial(transaction, "IMMEDIATE", functools.partial(_after, deferred, _nothing)),
-            work))
+        commit: Work[None] = functools.partial(transaction, "IMMEDIATE", functools.partial(_after, deferred, _nothing))
+        return await self._with_deferred(deferred, functools.partial(_committed_then, self._unflushed(commit), work))
+
+    def _unflushed(self, tx: Work[T]) -> Work[T]:
+        """``tx`` committed without waiting for the disk (unless the connection never waits)."""
+        if self.synchronous in ("FULL", "EXTRA"):
+            return functools.partial(without_fsync, self.synchronous, tx)
+        return tx
 
     async def _with_deferred(self, deferred: list[Work[object]], work: Work[T]) -> T:
         try:
@@ -313,8 +346,10 @@ class SqliteShared(SqliteConnection):
     # -- shared rate windows and locks -------------------------------------------------------
 
     async def try_acquire_rate(self, key: str, *, limit: int, window: float, now: datetime) -> float:
+        # Not flushed to disk (class docstring): losing it to a power cut lets one call more
+        # through, and the platform's own limit answers that one.
         return await self._write(functools.partial(_acquire_rate, key, limit, ts(now),
-                                                   round(window * 1_000_000)))
+                                                   round(window * 1_000_000)), durable=False)
 
     async def settle_rate(self, key: str, *, at: datetime, now: datetime) -> None:
         # Deferred: it rides on the job's next write (the checkpoint that follows every answer),
@@ -323,7 +358,7 @@ class SqliteShared(SqliteConnection):
 
     async def fill_rate(self, key: str, *, limit: int, window: float, now: datetime) -> None:
         del window  # rows older than a window go with the next admission
-        await self._write(functools.partial(_fill_rate, key, limit, ts(now)))
+        await self._write(functools.partial(_fill_rate, key, limit, ts(now)), durable=False)
 
     async def rate_usage(self, key: str, *, window: float, now: datetime) -> int:
         since = ts(now) - round(window * 1_000_000)

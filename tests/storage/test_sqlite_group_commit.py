@@ -115,3 +115,60 @@ async def test_closing_waits_for_queued_writes(tmp_path: Path) -> None:
 
     await asyncio.gather(*writes)  # none failed
     assert committed_kinds(storage) == ["e0", "e1", "e2"]
+
+
+def flushes(seen: list[str]) -> list[str]:
+    """The commits and whether each waited for the disk, in order."""
+    marks = []
+    relaxed = False
+    for statement in seen:
+        if statement == "PRAGMA synchronous = NORMAL":
+            relaxed = True
+        elif statement == "PRAGMA synchronous = FULL":
+            relaxed = False
+        elif statement == "COMMIT":
+            marks.append("unflushed" if relaxed else "flushed")
+    return marks
+
+
+async def test_a_rate_window_write_commits_without_waiting_for_the_disk(storage: SqliteStorage) -> None:
+    seen = await traced(storage)
+
+    assert await storage.try_acquire_rate("k", limit=5, window=60, now=T0) == 0.0
+    await storage.add_event(event("durable"), now=T0)
+
+    assert flushes(seen) == ["unflushed", "flushed"]
+    assert (await storage._query(lambda db: db.execute("PRAGMA synchronous").fetchone()[0])) == 2, \
+        "the connection is back at FULL"
+    with sqlite3.connect(storage.path) as other:
+        assert other.execute("SELECT COUNT(*) FROM rate_events").fetchone()[0] == 1, "committed: others see it"
+
+
+async def test_a_group_is_flushed_when_any_of_its_writes_must_be(storage: SqliteStorage) -> None:
+    seen = await traced(storage)
+
+    first = asyncio.ensure_future(storage.try_acquire_rate("k", limit=5, window=60, now=T0))
+    await asyncio.sleep(0)
+    await asyncio.gather(storage.try_acquire_rate("k", limit=5, window=60, now=T0),
+                         storage.add_event(event("durable"), now=T0))
+    assert await first == 0.0
+    await asyncio.gather(storage.try_acquire_rate("k", limit=5, window=60, now=T0),
+                         storage.try_acquire_rate("k", limit=5, window=60, now=T0))
+
+    assert flushes(seen) == ["unflushed", "flushed", "unflushed", "unflushed"]
+
+
+async def test_a_connection_that_never_flushes_is_left_as_it_is(tmp_path: Path) -> None:
+    storage = await connect(str(tmp_path / "s.db"), synchronous="normal")
+    try:
+        seen = await traced(storage)
+        await storage.try_acquire_rate("k", limit=5, window=60, now=T0)
+        assert not any(s.startswith("PRAGMA") for s in seen)
+    finally:
+        await storage.close()
+
+
+async def test_an_unknown_synchronous_level_is_refused_before_opening(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="synchronous must be one of"):
+        await connect(str(tmp_path / "s.db"), synchronous="FULL; DROP TABLE jobs")
+    assert not (tmp_path / "s.db").exists()
