@@ -18,7 +18,9 @@ worker would use, doing the same two writes per job (a claim, then the completio
 event row in one transaction). SQLite: plain ``sqlite3``, WAL, ``synchronous=FULL``, the claim
 one ``UPDATE … RETURNING`` in ``BEGIN IMMEDIATE``. PostgreSQL: one plain asyncpg connection,
 the claim one ``UPDATE … WHERE id = (SELECT … FOR UPDATE SKIP LOCKED) RETURNING``. The
-``…_ratio`` figures are crosspost over its reference.
+``…_ratio`` figures are crosspost over its reference. ``--hub`` (SQLite) also runs the same jobs
+through ``Hub.run_worker`` (8 at a time, a platform that answers at once): the claims as users'
+workers make them, engine included (``hub_claim_complete_…``).
 """
 
 from __future__ import annotations
@@ -70,6 +72,53 @@ async def work(url: str, start_at: float) -> dict[str, Any]:
         return {"end": time.time(), "done": done}
     finally:
         await storage.close()
+
+
+async def hub_work(url: str, start_at: float) -> dict[str, Any]:
+    """The same jobs as users run them: ``Hub.run_worker`` (8 at a time) on a platform whose
+    ``publish`` answers at once, so what is timed is the engine around storage: the claim, the
+    run's check of the post, its result, event and hooks."""
+    from crosspost.core.hub import Hub
+    from crosspost.core.plugins import Hooks, make_plugin_manager
+    from crosspost.core.settings import Settings
+
+    folder = tempfile.mkdtemp(prefix="claims-hub-")
+    settings = Settings.from_env({"CROSSPOST_DB": url, "CROSSPOST_DATA_DIR": folder,
+                                  "CROSSPOST_SECRET_KEY": os.environ["CLAIMS_SECRET_KEY"]})
+    hooks = Hooks(make_plugin_manager(builtins=(), entry_points=False, extra=[_answering_plugin()]))
+    async with Hub.open(settings, hooks=hooks, upgrade=False) as hub:
+        await asyncio.sleep(max(0.0, start_at - time.time()))
+        await hub.run_worker(until_idle=True, concurrency=8)
+        end = time.time()
+        owner = hub._rt.owner
+        started = [e.job_id for e in await hub.storage.list_events(limit=10**7)
+                   if e.kind == "started" and e.data.get("owner") == owner]
+        published = sum(r.status is JobStatus.PUBLISHED for r in await hub.list_posts(limit=10**7))
+    return {"end": end, "done": started, "published": published}
+
+
+def _answering_plugin() -> object:
+    from collections.abc import Callable
+
+    from crosspost.core import hookimpl
+    from crosspost.core.platform import JobContext, Outcome, Platform, Validation
+
+    class Answering(Platform):
+        name = "bench"
+        needs_account = False
+
+        async def validate(self, post: Post, ctx: JobContext) -> Validation:
+            return Validation()
+
+        async def publish(self, post: Post, ctx: JobContext) -> Outcome:
+            return Outcome(status=JobStatus.PUBLISHED, publish_id=f"pub-{ctx.job_id}")
+
+    class Plugin:
+        @hookimpl
+        def register_platforms(self, register: Callable[[Platform], None]) -> None:
+            register(Answering())
+
+    return Plugin()
 
 
 # -- the minimal reference queues (one worker process each) ---------------------------------
@@ -185,8 +234,10 @@ def run_workers(url: str, workers: int, role: str = "--child") -> tuple[float, l
     return start_at, results
 
 
-def measure(backend: str, url: str, workers: int, jobs: int, *, minimal: bool = False) -> float:
-    """Run one figure; ``minimal``: the reference queue on ``url`` instead of crosspost."""
+def measure(backend: str, url: str, workers: int, jobs: int, *, minimal: bool = False, hub: bool = False) -> float:
+    """Run one figure; ``minimal``: the reference queue on ``url`` instead of crosspost; ``hub``:
+    crosspost's own worker loop instead of the storage calls alone."""
+    role = f"--child-minimal-{backend}" if minimal else "--child-hub" if hub else "--child"
     if minimal:
         if backend == "sqlite":
             minimal_seed_sqlite(url, jobs)
@@ -194,21 +245,27 @@ def measure(backend: str, url: str, workers: int, jobs: int, *, minimal: bool = 
             asyncio.run(minimal_seed_postgres(url, jobs))
     else:
         asyncio.run(seed(url, jobs))
-    start_at, results = run_workers(url, workers, f"--child-minimal-{backend}" if minimal else "--child")
+    start_at, results = run_workers(url, workers, role)
     finished = [job for r in results for job in r["done"]]
+    unpublished = [jobs - r["published"] for r in results if "published" in r and r["published"] != jobs]
+    if unpublished:
+        raise RuntimeError(f"the Hub workers left {unpublished[0]} of {jobs} jobs unpublished")
     seconds = max(r["end"] for r in results) - start_at
     rate = len(set(finished)) / seconds
-    name = figure(backend, workers).replace("claim_complete", "minimal_claim_complete") if minimal else figure(
-        backend, workers)
+    name = figure(backend, workers)
+    if minimal or hub:
+        name = name.replace("claim_complete", "minimal_claim_complete" if minimal else "hub_claim_complete")
     emit(NAME, name, rate, "jobs/s", backend=backend,
          workers=workers, jobs=jobs, claims=len(finished), claimed_twice=len(finished) - len(set(finished)),
          seconds=seconds)
     return rate
 
 
-def ratio(backend: str, workers: int, ours: float, reference: float) -> None:
-    emit(NAME, f"{figure(backend, workers)}_ratio", ours / reference, "ratio", backend=backend, workers=workers,
-         note="crosspost claim+complete/s over the minimal queue's, same run")
+def ratio(backend: str, workers: int, ours: float, reference: float, *, hub: bool = False) -> None:
+    name = figure(backend, workers).replace("claim_complete", "hub_claim_complete") if hub else figure(backend, workers)
+    emit(NAME, f"{name}_ratio", ours / reference, "ratio", backend=backend, workers=workers,
+         note=("crosspost's worker loop (Hub.run_worker)" if hub else "crosspost's storage calls")
+         + " claim+complete/s over the minimal queue's, same run")
 
 
 async def _schema(url: str, sql: str) -> None:
@@ -241,17 +298,24 @@ def postgres_runs(server: str | None, counts: list[int], jobs: int) -> None:
         ratio("postgresql", workers, *rates)
 
 
-def sqlite_runs(counts: list[int], jobs: int) -> None:
+def sqlite_runs(counts: list[int], jobs: int, *, hub: bool) -> None:
     for workers in counts:
         with tempfile.TemporaryDirectory() as folder:
             ours = measure("sqlite", f"sqlite:///{Path(folder) / 'bench.db'}", workers, jobs)
             reference = measure("sqlite", str(Path(folder) / "minimal.db"), workers, jobs, minimal=True)
+            through_hub = measure("sqlite", f"sqlite:///{Path(folder) / 'hub.db'}", workers, jobs,
+                                  hub=True) if hub else None
         ratio("sqlite", workers, ours, reference)
+        if through_hub is not None:
+            ratio("sqlite", workers, through_hub, reference, hub=True)
 
 
 def main() -> None:
     if len(sys.argv) == 4 and sys.argv[1] == "--child":
         print(json.dumps(asyncio.run(work(sys.argv[2], float(sys.argv[3])))))
+        return
+    if len(sys.argv) == 4 and sys.argv[1] == "--child-hub":
+        print(json.dumps(asyncio.run(hub_work(sys.argv[2], float(sys.argv[3])))))
         return
     if len(sys.argv) == 4 and sys.argv[1] == "--child-minimal-sqlite":
         print(json.dumps(minimal_sqlite_work(sys.argv[2], float(sys.argv[3]))))
@@ -264,9 +328,14 @@ def main() -> None:
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 4, 8])
     parser.add_argument("--postgres", default=os.environ.get("CROSSPOST_TEST_POSTGRES"))
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--hub", action="store_true",
+                        help="also run the jobs through Hub.run_worker (SQLite), the way users run workers")
     args = parser.parse_args()
     jobs, counts = (300, [1, 4]) if args.quick else (args.jobs, args.workers)
-    sqlite_runs(counts, jobs)
+    from crosspost.core.secrets import generate_key
+
+    os.environ["CLAIMS_SECRET_KEY"] = generate_key()  # the Hub workers inherit it
+    sqlite_runs(counts, jobs, hub=args.hub)
     postgres_runs(args.postgres, counts, jobs)
 
 

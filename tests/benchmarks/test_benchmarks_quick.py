@@ -168,14 +168,17 @@ def test_fanout_drains_every_post_within_tiktoks_limits_and_prints_the_bound() -
 
 
 def test_storage_claims_prints_each_backend_beside_its_minimal_queue_and_the_ratio() -> None:
-    figures = by_name(run_script("storage_claims.py", "--quick", "--postgres", ""), "storage_claims")
+    figures = by_name(run_script("storage_claims.py", "--quick", "--hub", "--postgres", ""), "storage_claims")
     for workers in (1, 4):
         [ours] = figures[f"claim_complete_per_s_sqlite_{workers}w"]
+        [hub] = figures[f"hub_claim_complete_per_s_sqlite_{workers}w"]
         [reference] = figures[f"minimal_claim_complete_per_s_sqlite_{workers}w"]
-        assert ours["claims"] == reference["claims"] == 300
-        assert ours["claimed_twice"] == reference["claimed_twice"] == 0
+        assert ours["claims"] == hub["claims"] == reference["claims"] == 300
+        assert ours["claimed_twice"] == hub["claimed_twice"] == reference["claimed_twice"] == 0
         [ratio] = figures[f"claim_complete_per_s_sqlite_{workers}w_ratio"]
         assert ratio["value"] == pytest.approx(ours["value"] / reference["value"], rel=5e-3)
+        [hub_ratio] = figures[f"hub_claim_complete_per_s_sqlite_{workers}w_ratio"]
+        assert hub_ratio["value"] == pytest.approx(hub["value"] / reference["value"], rel=5e-3)
 
 
 def test_postgres_pool_says_how_to_run_it_without_a_server() -> None:
