@@ -173,13 +173,16 @@ def make_plugin_manager(
     builtins: Collection[str] | None = None,
     entry_points: bool = True,
     extra: Iterable[object] = (),
+    skip: Collection[str] = (),
 ) -> PluginManager:
     """A plugin manager with crosspost's hooks, the built-in plugins and installed ones.
 
     ``disabled`` names plugins to skip (entry-point names such as ``tiktok``, or their module
     paths). ``builtins`` picks crosspost's own entry points by name (None: all of them, ``()``:
     none); ``entry_points=False`` skips every other distribution's. ``extra`` registers plugin
-    objects directly (tests, apps embedding crosspost).
+    objects directly (tests, apps embedding crosspost). ``skip`` names entry points not to load
+    this time, without blocking them (``crosspost post`` leaves out the plugins its cached
+    platform index says cannot touch its targets; see :mod:`crosspost.core.cli.platform_index`).
     """
     pm = PluginManager()
     blocked = set(disabled)
@@ -188,7 +191,8 @@ def make_plugin_manager(
     for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
         own = _is_own(ep)
         wanted = (builtins is None or ep.name in builtins) if own else entry_points
-        if wanted and ep.name not in blocked and ep.value not in blocked and pm.get_plugin(ep.name) is None:
+        if wanted and ep.name not in skip and ep.name not in blocked and ep.value not in blocked \
+                and pm.get_plugin(ep.name) is None:
             _load(pm, ep)
     for plugin in extra:
         pm.register(plugin)
@@ -254,6 +258,10 @@ class Hooks:
         if self.pm.is_registered(plugin):
             self.pm.unregister(plugin)
         self._forget()
+
+    def forget_platforms(self) -> None:
+        """Collect the platforms again on next use (after a collection whose outcome was set aside)."""
+        self._platforms = None
 
     def _forget(self) -> None:
         """Drop what was collected from the plugins: the set of plugins changed."""
