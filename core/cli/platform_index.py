@@ -13,7 +13,10 @@ records, under ``platforms``:
 * ``plugins``: each loaded plugin's platforms, and whether it may be left out of a post that
   targets none of them: only a plugin loaded from an entry point whose hooks are all in
   :data:`SKIPPABLE_HOOKS` (plain implementations, no wrappers). A plugin with any other hook (an
-  importer, a check, a media host, an event) may change any post, so it always loads.
+  importer, a check, a media host, an event) may change any post, so it always loads;
+* ``entry_points``: the ``(name, "module:attr")`` of every plugin the build loaded from an entry
+  point, in its order, so a post registers them without reading every distribution's metadata
+  (null when one cannot be told plainly: its value has extras, or loads something else).
 
 The section shares the index's key: a changed platform module, entry point, ``sys.path`` or
 ``CROSSPOST_DISABLE_PLUGINS`` makes the whole index stale. It is recorded as null (and the post
@@ -30,12 +33,15 @@ The core names no platform here: every name comes from the plugins, through the 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Collection, Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from crosspost.core.plugins import Hooks
 
+_PLAIN = re.compile(r"[\w.]+(:[\w.]+)?")
+"""An entry point's value without extras or spaces (what :class:`RecordedEntryPoint` loads)."""
 SKIPPABLE_HOOKS = frozenset({"register_platforms", "register_commands"})
 """Hooks that cannot affect a post to another plugin's platform: a plugin implementing only
 these may be left unloaded when none of its platforms is targeted."""
@@ -64,7 +70,33 @@ def describe(hooks: Hooks) -> dict[str, Any] | None:
             plugins[name] = {"platforms": owners.pop(name, []), "skippable": _skippable(hooks, name, plugin)}
     if owners:
         return None  # a platform registered by something that is not a named plugin
-    return {"plugins": plugins, "flags": [f.to_json() for f in declared_flags(platforms).values()]}
+    return {"plugins": plugins, "flags": [f.to_json() for f in declared_flags(platforms).values()],
+            "entry_points": _entry_points(hooks)}
+
+
+def _entry_points(hooks: Hooks) -> list[list[str]] | None:
+    """``[name, value]`` of each entry point the plugin manager loaded, in the order it loaded
+    them (the first of a name wins, as there), or None when one is not plainly ``module:attr``."""
+    from importlib import metadata
+
+    from crosspost.core.plugins import ENTRY_POINT_GROUP, RecordedEntryPoint
+
+    found: list[list[str]] = []
+    seen: set[str] = set()
+    for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
+        if ep.name in seen or ep.name not in hooks.pm.distributions:
+            continue
+        seen.add(ep.name)
+        if not _PLAIN.fullmatch(ep.value):
+            return None
+        try:
+            same = RecordedEntryPoint(ep.name, ep.value).load() is hooks.pm.get_plugin(ep.name)
+        except Exception:
+            return None
+        if not same:
+            return None
+        found.append([ep.name, ep.value])
+    return found if seen == set(hooks.pm.distributions) else None
 
 
 def _quietly_collected(hooks: Hooks) -> Mapping[str, Any] | None:
@@ -129,6 +161,8 @@ class PlatformIndex:
             if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
                 raise TypeError(f"plugin {name!r}: malformed platforms")
             self.plugins[str(name)] = (frozenset(names), entry["skippable"] is True)
+        self.entry_points = _pairs(data.get("entry_points"))
+        """The entry points to load (name, value), or None: read them from the metadata."""
 
     def platforms(self) -> frozenset[str]:
         """Every platform the full build registers."""
@@ -141,6 +175,19 @@ class PlatformIndex:
             return None
         return frozenset(name for name, (names, skippable) in self.plugins.items()
                          if skippable and not names & set(wanted))
+
+
+def _pairs(value: object) -> tuple[tuple[str, str], ...] | None:
+    if value is None:
+        return None
+    if not isinstance(value, list):
+        raise TypeError(f"malformed entry points {value!r}")
+    pairs = []
+    for item in value:
+        if not (isinstance(item, list) and len(item) == 2 and all(isinstance(v, str) for v in item)):
+            raise TypeError(f"malformed entry point {item!r}")
+        pairs.append((item[0], item[1]))
+    return tuple(pairs)
 
 
 def _mapping(value: object) -> Mapping[str, Any]:

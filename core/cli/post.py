@@ -414,7 +414,9 @@ def post_hooks(cli_state: CliState, request: str | None, flags: Mapping[str, Any
     section = _platform_index(cli_state)
     wanted = None if section is None else wanted_platforms(flags, read, request)
     skipped = None if section is None or wanted is None else section.skipped(wanted)
-    return cli_state.hooks(skip=skipped or frozenset())
+    if section is None or skipped is None:
+        return cli_state.hooks()
+    return cli_state.hooks(skip=skipped, recorded=section.entry_points)
 
 
 @click.command(cls=PostCommand)

@@ -122,6 +122,18 @@ def test_a_post_registers_only_the_targeted_platforms_plugin(env: dict[str, str]
     assert done.output == full.output
 
 
+def test_the_recorded_entry_points_register_in_the_full_builds_order(cached: dict[str, str]) -> None:
+    warmed(cached)
+    args = ("post", "--to", "tiktok:main", "--video", VIDEO, "--dry-run")
+    _, cli_state = run(cached, *args)
+    _, full_state = run({**cached, command_index.DISABLE_ENV: "1"}, *args)
+    full = [name for name, plugin in full_state.hooks().pm.list_name_plugin() if plugin is not None]
+    warm = [name for name, plugin in cli_state.hooks().pm.list_name_plugin() if plugin is not None]
+    assert warm == [name for name in full if name not in UNTARGETED and name != "example"]
+    assert not cli_state.hooks().pm.distributions  # read from the index, not the metadata
+    assert full_state.hooks().pm.distributions
+
+
 def test_a_flag_of_an_untargeted_platform_is_the_same_usage_error(cached: dict[str, str]) -> None:
     warmed(cached)
     args = ("post", "--to", "tiktok:main", "--video", VIDEO, "--visibility", "public")
@@ -189,7 +201,8 @@ def test_a_changed_platform_module_makes_the_index_stale(cached: dict[str, str])
 
 
 @pytest.mark.parametrize("broken", [None, {"flags": "x", "plugins": {}}, {"flags": [{"flag": 1}], "plugins": {}},
-                                    {"flags": [], "plugins": {"tiktok": {"platforms": "tiktok"}}}])
+                                    {"flags": [], "plugins": {"tiktok": {"platforms": "tiktok"}}},
+                                    {"flags": [], "plugins": {}, "entry_points": [["tiktok"]]}])
 def test_a_missing_or_malformed_section_loads_every_plugin(cached: dict[str, str], broken: object) -> None:
     warmed(cached)
     path = command_index.cache_file(cached)
@@ -249,7 +262,8 @@ def test_only_plugins_with_platform_hooks_alone_are_skippable() -> None:
 
 WATCHED = ("crosspost.plugins.tiktok.plugin", "crosspost.plugins.mastodon.plugin",
            "crosspost.plugins.bluesky.plugin", "crosspost.plugins.mastodon.platform",
-           "crosspost.plugins.bluesky.platform", "crosspost_example.plugin", "crosspost_note", "crosspost_mood")
+           "crosspost.plugins.bluesky.platform", "crosspost_example.plugin", "crosspost_note", "crosspost_mood",
+           "importlib.metadata")
 
 PROBE = """\
 import json, sys
@@ -285,9 +299,9 @@ def test_a_warm_post_imports_only_the_targeted_plugin(installed: tuple[Path, dic
     _, env = installed
     work = tmp_path / "work"
     cold = crosspost(env, work, *POST)
-    assert {"crosspost_note", "crosspost.plugins.mastodon.plugin"} <= set(cold[2])
+    assert {"crosspost_note", "crosspost.plugins.mastodon.plugin", "importlib.metadata"} <= set(cold[2])
     warm = crosspost(env, work, *POST)
-    assert warm[2] == ["crosspost.plugins.tiktok.plugin"]
+    assert warm[2] == ["crosspost.plugins.tiktok.plugin"]  # nor importlib.metadata: the index has the entry points
     assert (warm[0], warm[1], warm[3]) == (cold[0], cold[1], cold[3])
     note = crosspost(env, work, "post", "--to", "note:main", "--video", VIDEO, "--privacy", "PUBLIC", "--dry-run")
     assert "crosspost_note" in note[2]
