@@ -32,15 +32,13 @@ The core names no platform here: every name comes from the plugins, through the 
 
 from __future__ import annotations
 
-import logging
-import re
 from collections.abc import Collection, Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from crosspost.core.plugins import Hooks
 
-_PLAIN = re.compile(r"[\w.]+(:[\w.]+)?")
+PLAIN_VALUE = r"[\w.]+(:[\w.]+)?"
 """An entry point's value without extras or spaces (what :class:`RecordedEntryPoint` loads)."""
 SKIPPABLE_HOOKS = frozenset({"register_platforms", "register_commands"})
 """Hooks that cannot affect a post to another plugin's platform: a plugin implementing only
@@ -77,6 +75,7 @@ def describe(hooks: Hooks) -> dict[str, Any] | None:
 def _entry_points(hooks: Hooks) -> list[list[str]] | None:
     """``[name, value]`` of each entry point the plugin manager loaded, in the order it loaded
     them (the first of a name wins, as there), or None when one is not plainly ``module:attr``."""
+    import re
     from importlib import metadata
 
     from crosspost.core.plugins import ENTRY_POINT_GROUP, RecordedEntryPoint
@@ -87,7 +86,7 @@ def _entry_points(hooks: Hooks) -> list[list[str]] | None:
         if ep.name in seen or ep.name not in hooks.pm.distributions:
             continue
         seen.add(ep.name)
-        if not _PLAIN.fullmatch(ep.value):
+        if not re.fullmatch(PLAIN_VALUE, ep.value):
             return None
         try:
             same = RecordedEntryPoint(ep.name, ep.value).load() is hooks.pm.get_plugin(ep.name)
@@ -101,7 +100,17 @@ def _entry_points(hooks: Hooks) -> list[list[str]] | None:
 
 def _quietly_collected(hooks: Hooks) -> Mapping[str, Any] | None:
     """``hooks.platforms()``, or None (and nothing printed, nothing kept) when it failed."""
-    watcher = _Failures()
+    import logging  # here: `crosspost post --help` from the index reads this module, never logs
+
+    class Failures(logging.Handler):
+        """Counts the errors the plugin manager logs while the platforms are collected."""
+
+        seen = 0
+
+        def emit(self, record: logging.LogRecord) -> None:
+            self.seen += 1
+
+    watcher = Failures(logging.WARNING)
     plugin_log = logging.getLogger("crosspost.plugins")
     propagate = plugin_log.propagate
     plugin_log.addHandler(watcher)
@@ -117,17 +126,6 @@ def _quietly_collected(hooks: Hooks) -> Mapping[str, Any] | None:
         hooks.forget_platforms()
         return None
     return platforms
-
-
-class _Failures(logging.Handler):
-    """Counts the errors the plugin manager logs while the platforms are collected."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.seen = 0
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.seen += 1
 
 
 def _skippable(hooks: Hooks, name: str, plugin: object) -> bool:
@@ -203,5 +201,7 @@ def load(section: object) -> PlatformIndex | None:
     try:
         return PlatformIndex(section)
     except Exception as exc:
+        import logging
+
         logging.getLogger("crosspost.cli").debug("platforms section not used: %s: %s", type(exc).__name__, exc)
         return None
