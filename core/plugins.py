@@ -229,6 +229,8 @@ class RecordedEntryPoint:
 
 
 def _entry_points(recorded: Sequence[tuple[str, str]] | None) -> Iterable[metadata.EntryPoint | RecordedEntryPoint]:
+    """The recorded entry points, else the installed ones (importing ``importlib.metadata`` only
+    then: it and the scan of every distribution cost ~10 ms of a post's start-up)."""
     if recorded is not None:
         return [RecordedEntryPoint(name, value) for name, value in recorded]
     from importlib import metadata

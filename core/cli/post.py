@@ -327,7 +327,7 @@ def _flag_options(data: Mapping[str, Any], flags: Mapping[str, Any], platforms: 
         for name, option, _ in flag.specs:
             if name in targeted:
                 platform = platforms[name]
-                spec = next(s for s in platform.options if s.name == option)
+                spec = {s.name: s for s in platform.options}[option]
                 options.setdefault(name, {})[option] = platform.option_from_flag(spec, value)
                 applied = True
         if not applied:
