@@ -51,6 +51,12 @@ def register_platforms(register: RegisterPlatform) -> None:
 
     Called once when the plugin manager is built. Synchronous only. Registering a name that
     another plugin already registered is an error naming both plugins.
+
+    The CLI's cached command index (:mod:`crosspost.core.cli.platform_index`) records each
+    platform's name, plugin and ``OptionSpec.flag`` declarations, so ``crosspost post`` can
+    leave out a plugin that implements only this hook and ``register_commands`` when none of
+    its platforms is targeted. So register the same platforms every time: do not decide them
+    from environment variables, the time or the network.
     """
 
 

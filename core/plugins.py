@@ -27,11 +27,11 @@ from __future__ import annotations
 
 import contextvars
 import functools
+import importlib
 import inspect
 import logging
-from collections.abc import Callable, Collection, Iterable
-from importlib import metadata
-from typing import Any
+from collections.abc import Callable, Collection, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import pluggy
@@ -41,6 +41,9 @@ from crosspost.core.errors import PluginError, Problem
 from crosspost.core.models import Post, Target, TargetResult
 from crosspost.core.platform import Platform
 from crosspost.core.settings import Settings
+
+if TYPE_CHECKING:
+    from importlib import metadata
 
 log = logging.getLogger("crosspost.plugins")
 
@@ -173,22 +176,30 @@ def make_plugin_manager(
     builtins: Collection[str] | None = None,
     entry_points: bool = True,
     extra: Iterable[object] = (),
+    skip: Collection[str] = (),
+    recorded: Sequence[tuple[str, str]] | None = None,
 ) -> PluginManager:
     """A plugin manager with crosspost's hooks, the built-in plugins and installed ones.
 
     ``disabled`` names plugins to skip (entry-point names such as ``tiktok``, or their module
     paths). ``builtins`` picks crosspost's own entry points by name (None: all of them, ``()``:
     none); ``entry_points=False`` skips every other distribution's. ``extra`` registers plugin
-    objects directly (tests, apps embedding crosspost).
+    objects directly (tests, apps embedding crosspost). ``skip`` names entry points not to load
+    this time, without blocking them (``crosspost post`` leaves out the plugins its cached
+    platform index says cannot touch its targets; see :mod:`crosspost.core.cli.platform_index`).
+    ``recorded`` gives the entry points to load, as ``(name, "module:attr")`` pairs a trusted
+    cache recorded from a full build with the default ``builtins`` and ``entry_points``, instead
+    of reading them through ``importlib.metadata`` (~10 ms); their distributions are then unknown.
     """
     pm = PluginManager()
     blocked = set(disabled)
     for name in blocked:
         pm.set_blocked(name)
-    for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
+    for ep in _entry_points(recorded):
         own = _is_own(ep)
         wanted = (builtins is None or ep.name in builtins) if own else entry_points
-        if wanted and ep.name not in blocked and ep.value not in blocked and pm.get_plugin(ep.name) is None:
+        if wanted and ep.name not in skip and ep.name not in blocked and ep.value not in blocked \
+                and pm.get_plugin(ep.name) is None:
             _load(pm, ep)
     for plugin in extra:
         pm.register(plugin)
@@ -199,7 +210,35 @@ def make_plugin_manager(
     return pm
 
 
-def _is_own(ep: metadata.EntryPoint) -> bool:
+class RecordedEntryPoint:
+    """An entry point as a cache recorded it: loads like ``importlib.metadata``'s, no distribution."""
+
+    dist: metadata.Distribution | None = None
+
+    def __init__(self, name: str, value: str) -> None:
+        self.name = name
+        self.value = value
+
+    def load(self) -> Any:
+        module, _, attr = self.value.partition(":")
+        found: Any = importlib.import_module(module.strip())
+        for part in attr.strip().split("."):
+            if part:
+                found = getattr(found, part)
+        return found
+
+
+def _entry_points(recorded: Sequence[tuple[str, str]] | None) -> Iterable[metadata.EntryPoint | RecordedEntryPoint]:
+    """The recorded entry points, else the installed ones (importing ``importlib.metadata`` only
+    then: it and the scan of every distribution cost ~10 ms of a post's start-up)."""
+    if recorded is not None:
+        return [RecordedEntryPoint(name, value) for name, value in recorded]
+    from importlib import metadata
+
+    return metadata.entry_points(group=ENTRY_POINT_GROUP)
+
+
+def _is_own(ep: metadata.EntryPoint | RecordedEntryPoint) -> bool:
     dist = ep.dist
     return dist is not None and _normalized(dist.name) == OWN_DISTRIBUTION
 
@@ -208,7 +247,7 @@ def _normalized(name: str) -> str:
     return name.lower().replace("_", "-").replace(".", "-")
 
 
-def _load(pm: PluginManager, ep: metadata.EntryPoint) -> None:
+def _load(pm: PluginManager, ep: metadata.EntryPoint | RecordedEntryPoint) -> None:
     try:
         plugin = ep.load()
     except Exception as exc:
@@ -254,6 +293,10 @@ class Hooks:
         if self.pm.is_registered(plugin):
             self.pm.unregister(plugin)
         self._forget()
+
+    def forget_platforms(self) -> None:
+        """Collect the platforms again on next use (after a collection whose outcome was set aside)."""
+        self._platforms = None
 
     def _forget(self) -> None:
         """Drop what was collected from the plugins: the set of plugins changed."""

@@ -82,9 +82,13 @@ class CrosspostGroup(click.Group):
             click.echo(f"Error: {exc}. Disable one of them (CROSSPOST_DISABLE_PLUGINS=NAME) or uninstall it.",
                        err=True)
             raise click.exceptions.Exit(EXIT_INVALID) from None
-        if save:
+        cli_state.index = None
+        if save and command_index.enabled():
+            from crosspost.core.cli import platform_index
+
+            platforms = None if self._failed or hooks.pm.failed else platform_index.describe(hooks)
             command_index.save(self, hooks.pm, self._owners, started_ns=started_ns,
-                               new_modules=set(sys.modules) - before, failed=self._failed)
+                               new_modules=set(sys.modules) - before, failed=self._failed, platforms=platforms)
 
     def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None,
                      **extra: Any) -> click.Context:
@@ -99,6 +103,7 @@ class CrosspostGroup(click.Group):
         else:
             self.commands = {}
             self._installed_from = None
+            cli_state.index = self._index
         return super().make_context(info_name, args, parent, **extra)
 
     def list_commands(self, ctx: click.Context) -> list[str]:

@@ -10,6 +10,12 @@ what the root group's help needs from each command (its name, ``help``, ``short_
 * a plugin's commands: the plugin's entry-point module, whose ``register_commands`` is called
   alone, so the command is the very object the plugin builds (whatever the plugin does there).
 
+It also records what ``crosspost post`` needs from every platform before it knows its targets
+(its platform flags' declarations, and which plugin registers which platform), so that a post
+loads only the plugins of the platforms it targets (:mod:`crosspost.core.cli.platform_index`);
+collecting the platforms is part of the full build that writes the index, and their modules are
+recorded with the others.
+
 The index holds data, never rendered text: click renders the help from it the way it renders
 real commands, so the terminal width, ``NO_COLOR`` and the locale cannot make it wrong.
 
@@ -52,7 +58,7 @@ import click
 if TYPE_CHECKING:
     from crosspost.core.plugins import PluginManager
 
-FORMAT = 1
+FORMAT = 2
 """Bumped whenever the file's layout or the meaning of an entry changes."""
 DISABLE_ENV = "CROSSPOST_NO_COMMAND_CACHE"
 RACY_NS = 2_000_000_000
@@ -160,9 +166,11 @@ def _optional_str(value: object) -> str | None:
 class CommandIndex:
     """The loaded index: command names, their summaries, and loading one command on demand."""
 
-    def __init__(self, entries: Mapping[str, Entry], path: Path | None = None) -> None:
+    def __init__(self, entries: Mapping[str, Entry], path: Path | None = None, platforms: object = None) -> None:
         self.entries = dict(entries)
         self.path = path
+        self.platforms = platforms
+        """The platforms' section as stored (:mod:`crosspost.core.cli.platform_index` reads it), or None."""
         self._registered: dict[str, dict[str, click.Command]] = {}
 
     def names(self) -> list[str]:
@@ -233,7 +241,8 @@ def load(environ: Mapping[str, str] | None = None) -> CommandIndex | None:
         commands = data["commands"]
         if not isinstance(commands, dict) or not commands:
             return None
-        return CommandIndex({name: Entry(name, entry) for name, entry in commands.items()}, path)
+        return CommandIndex({name: Entry(name, entry) for name, entry in commands.items()}, path,
+                            platforms=data.get("platforms"))
     except FileNotFoundError:
         return None
     except Exception as exc:  # unreadable or corrupt: the full path decides
@@ -246,11 +255,12 @@ def load(environ: Mapping[str, str] | None = None) -> CommandIndex | None:
 
 def save(root: click.Group, pm: PluginManager, owners: Mapping[str, str], *, started_ns: int,
          new_modules: Iterable[str], failed: Mapping[str, str] | None = None,
-         environ: Mapping[str, str] | None = None) -> Path | None:
+         environ: Mapping[str, str] | None = None, platforms: Mapping[str, Any] | None = None) -> Path | None:
     """Write the index of ``root`` (just built from ``pm``; ``owners``: command -> plugin).
 
     ``started_ns`` is when the build began (``time.time_ns()``) and ``new_modules`` the modules it
-    imported. Returns the file written, or None when nothing was (see the module's docstring).
+    imported; ``platforms`` is the platforms' section (:func:`.platform_index.describe`, None
+    when unknown). Returns the file written, or None when nothing was (see the module's docstring).
     Never raises for a file-system problem.
     """
     environ = os.environ if environ is None else environ
@@ -260,7 +270,7 @@ def save(root: click.Group, pm: PluginManager, owners: Mapping[str, str], *, sta
         _debug("command index not written: plugins failed: %s", {**pm.failed, **(failed or {})})
         return None
     try:
-        data = build(root, pm, owners, new_modules=new_modules, environ=environ)
+        data = build(root, pm, owners, new_modules=new_modules, environ=environ, platforms=platforms)
     except Exception as exc:
         _debug("command index not built: %s: %s", type(exc).__name__, exc)
         return None
@@ -288,7 +298,7 @@ def save(root: click.Group, pm: PluginManager, owners: Mapping[str, str], *, sta
 
 
 def build(root: click.Group, pm: PluginManager, owners: Mapping[str, str], *, new_modules: Iterable[str],
-          environ: Mapping[str, str]) -> dict[str, Any] | None:
+          environ: Mapping[str, str], platforms: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
     """The index's content for ``root``, or None when some part of the key cannot be known."""
     from importlib import metadata
 
@@ -328,6 +338,7 @@ def build(root: click.Group, pm: PluginManager, owners: Mapping[str, str], *, ne
         "key": static_key(environ),
         "stamps": {path: _stamp(path) for path in sorted(paths)},
         "commands": commands,
+        "platforms": None if platforms is None else dict(platforms),
     }
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
@@ -17,6 +17,7 @@ import click
 if TYPE_CHECKING:
     import asyncio
 
+    from crosspost.core.cli.command_index import CommandIndex
     from crosspost.core.cli.output import Output
     from crosspost.core.hub import Hub
     from crosspost.core.models import Target
@@ -44,18 +45,27 @@ class CliState:
         """The post being worked on, once known: the Ctrl-C message names it."""
         self._output = output
         self._hooks = hooks
+        self.index: CommandIndex | None = None
+        """The cached command index this invocation trusts (set by the root group), else None:
+        ``crosspost post`` reads its platforms' section to load only the plugins it targets."""
 
     def __repr__(self) -> str:
         return (f"CliState(json={self.json!r}, quiet={self.quiet!r}, verbose={self.verbose!r}, db={self.db!r}, "
                 f"post_id={self.post_id!r})")
 
-    def hooks(self) -> Hooks:
+    def hooks(self, *, skip: frozenset[str] = frozenset(),
+              recorded: Sequence[tuple[str, str]] | None = None) -> Hooks:
         """This invocation's plugins (minus ``CROSSPOST_DISABLE_PLUGINS``), shared by the command
-        tree and the hub, built once per invocation (cheap: plugin modules stay light)."""
+        tree and the hub, built once per invocation (cheap: plugin modules stay light).
+
+        ``skip`` names entry points left unloaded when this call builds them (``crosspost post``,
+        from the cached platforms' section, which also gives the entry points as ``recorded``:
+        see :func:`~crosspost.core.plugins.make_plugin_manager`); once built, the same plugins
+        serve every call."""
         if self._hooks is None:
             from crosspost.core.settings import Settings
 
-            self._hooks = make_cli_hooks(Settings.from_env().disabled_plugins)
+            self._hooks = make_cli_hooks(Settings.from_env().disabled_plugins, skip=skip, recorded=recorded)
         return self._hooks
 
     def has_hooks(self) -> bool:
@@ -77,13 +87,14 @@ class CliState:
         return self._output
 
 
-def make_cli_hooks(disabled: frozenset[str] = frozenset()) -> Hooks:
-    """Every plugin, plus crosspost's own commands (they register through ``register_commands``
-    like any plugin's)."""
+def make_cli_hooks(disabled: frozenset[str] = frozenset(), *, skip: frozenset[str] = frozenset(),
+                   recorded: Sequence[tuple[str, str]] | None = None) -> Hooks:
+    """Every plugin (but the entry points in ``skip``), plus crosspost's own commands (they
+    register through ``register_commands`` like any plugin's)."""
     from crosspost.core.cli import commands
     from crosspost.core.plugins import Hooks, make_plugin_manager
 
-    return Hooks(make_plugin_manager(disabled=disabled, extra=[commands]))
+    return Hooks(make_plugin_manager(disabled=disabled, skip=skip, recorded=recorded, extra=[commands]))
 
 
 def hooks_of(ctx: click.Context | None) -> Hooks:

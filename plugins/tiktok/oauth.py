@@ -28,18 +28,20 @@ import secrets
 import string
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import aiohttp
 import attrs
-from aiohttp import web
 
 from crosspost.core.clock import Clock, SystemClock
 from crosspost.core.errors import AuthError, ConfigError, PermanentError, PlatformError, RateLimited, TransientError
 from crosspost.core.secrets import redact
 from crosspost.core.settings import Settings
 from crosspost.plugins.tiktok.requests import DEFAULT_API_BASE
+
+if TYPE_CHECKING:
+    from aiohttp import web
 
 PLATFORM = "tiktok"
 DEFAULT_AUTH_BASE = "https://www.tiktok.com"
@@ -456,6 +458,8 @@ async def login_via_loopback(
     a wildcard port). Wrap the call in ``asyncio.timeout`` to bound the wait. The result may hold
     fewer scopes than asked: check :meth:`TokenSet.missing_scopes` and :func:`missing_scope_error`.
     """
+    from aiohttp import web  # the callback server: ~15 ms of imports only `accounts add` needs
+
     clock = clock or SystemClock()
     pkce, state = new_pkce(), new_state()
     answer: asyncio.Future[str] = asyncio.get_running_loop().create_future()

@@ -74,6 +74,13 @@ def test_the_tiktok_platform_loads_media_libraries_only_when_it_probes() -> None
     assert loaded_after("import crosspost.plugins.tiktok.platform", MEDIA_LIBRARIES) == []
 
 
+@pytest.mark.parametrize("module", ["crosspost.core.hub", "crosspost.plugins.tiktok.platform"])
+def test_the_post_path_loads_no_web_server(module: str) -> None:
+    """aiohttp's server side (~15 ms) belongs to the commands that serve (the OAuth callback of
+    ``accounts add``, webhooks, the dashboard), not to every post."""
+    assert loaded_after(f"import {module}", ("aiohttp.web", "aiohttp.web_app")) == []
+
+
 @pytest.mark.parametrize("module", SANS_IO_TIKTOK)
 def test_tiktok_sans_io_modules_import_no_io_or_media_library(module: str) -> None:
     assert loaded_after(f"import crosspost.plugins.tiktok.{module}", (*MEDIA_LIBRARIES, "aiohttp")) == []
