@@ -31,6 +31,10 @@ INPUT_CODES = frozenset({"not_found", "conflict", "credentials_refused", "port_b
 unknown post id, a post that already started): invalid input, exit 2."""
 
 
+POST_COMMAND = "post"
+"""The command that reads the platforms' section of the command index (its platform flags)."""
+
+
 class CrosspostGroup(click.Group):
     """The root group: its commands come from the plugins' ``register_commands`` (crosspost's own
     included), installed for each invocation; turns crosspost's errors into a paragraph (or JSON)
@@ -66,9 +70,11 @@ class CrosspostGroup(click.Group):
         self._owners = install_commands(self, hooks.pm, failed=self._failed)
         self._installed_from = hooks
 
-    def _install_from_env(self, cli_state: CliState, *, save: bool) -> None:
+    def _install_from_env(self, cli_state: CliState, *, save: bool, describe: bool) -> None:
         """The full way: every plugin loaded, every command imported; the index written when
-        ``save`` and the plugins came from the environment (not given by the caller)."""
+        ``save`` and the plugins came from the environment (not given by the caller), with the
+        platforms' section when ``describe`` (collecting the platforms imports their modules,
+        aiohttp's among them: only ``post`` needs it, so ``--help`` and the rest stay light)."""
         from crosspost.core.cli import command_index
         from crosspost.core.errors import PluginError
 
@@ -86,7 +92,7 @@ class CrosspostGroup(click.Group):
         if save and command_index.enabled():
             from crosspost.core.cli import platform_index
 
-            platforms = None if self._failed or hooks.pm.failed else platform_index.describe(hooks)
+            platforms = None if not describe or self._failed or hooks.pm.failed else platform_index.describe(hooks)
             command_index.save(self, hooks.pm, self._owners, started_ns=started_ns,
                                new_modules=set(sys.modules) - before, failed=self._failed, platforms=platforms)
 
@@ -94,12 +100,15 @@ class CrosspostGroup(click.Group):
                      **extra: Any) -> click.Context:
         cli_state = extra.setdefault("obj", CliState())
         self._index = None
+        posting = POST_COMMAND in args  # may be a false positive (an argument named so): harmless
         if not cli_state.has_hooks():
             from crosspost.core.cli import command_index
 
             self._index = command_index.load()
+            if self._index is not None and self._index.platforms is None and posting:
+                self._index = None  # written by a command that did not need the platforms: add them now
         if self._index is None:
-            self._install_from_env(cli_state, save=True)
+            self._install_from_env(cli_state, save=True, describe=posting)
         else:
             self.commands = {}
             self._installed_from = None
@@ -123,12 +132,13 @@ class CrosspostGroup(click.Group):
                     found = self._index.load(cmd_name)
                 except Exception as exc:
                     _debug("command %r not loaded from the index, building every command: %s", cmd_name, exc)
-                    self._install_from_env(ctx.ensure_object(CliState), save=True)
+                    self._install_from_env(ctx.ensure_object(CliState), save=True,
+                                           describe=cmd_name == POST_COMMAND)
                     return super().get_command(ctx, cmd_name)
                 self.commands[cmd_name] = found
                 return found
             # Not in the index: the full way answers (the same "No such command", or the truth).
-            self._install_from_env(ctx.ensure_object(CliState), save=False)
+            self._install_from_env(ctx.ensure_object(CliState), save=False, describe=False)
             return super().get_command(ctx, cmd_name)
         if self._installed_from is None:
             self.install_plugins(hooks_of(ctx))

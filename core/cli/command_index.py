@@ -13,8 +13,9 @@ what the root group's help needs from each command (its name, ``help``, ``short_
 It also records what ``crosspost post`` needs from every platform before it knows its targets
 (its platform flags' declarations, and which plugin registers which platform), so that a post
 loads only the plugins of the platforms it targets (:mod:`crosspost.core.cli.platform_index`);
-collecting the platforms is part of the full build that writes the index, and their modules are
-recorded with the others.
+collecting the platforms is part of the full build a ``post`` makes (only then: it imports the
+platforms' modules, aiohttp's among them, which ``--help`` must not), their modules are recorded
+with the others, and an index written by another command gets the section from the next post.
 
 The index holds data, never rendered text: click renders the help from it the way it renders
 real commands, so the terminal width, ``NO_COLOR`` and the locale cannot make it wrong.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -37,14 +38,18 @@ def test_docs_cli_md_matches_the_cli() -> None:
         "docs/cli.md is out of date: run `python -m crosspost.core.cli.docs > docs/cli.md`")
 
 
-def test_help_imports_nothing_heavy() -> None:
+def test_help_imports_nothing_heavy_with_or_without_the_command_index(tmp_path: Path) -> None:
     code = ("import sys; from crosspost.core.cli import main; sys.argv = ['crosspost', '--help']\n"
             "try:\n    main()\nexcept SystemExit:\n    pass\n"
             "heavy = [m for m in ('aiohttp', 'av', 'PIL', 'rich', 'aiosqlite', 'cryptography',"
             " 'crosspost.core.hub', 'crosspost.plugins.tiktok.emulator') if m in sys.modules]\n"
             "print('HEAVY', heavy)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert "HEAVY []" in out.stdout
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    env.pop("CROSSPOST_NO_COMMAND_CACHE", None)
+    for run in ("cold: builds and writes the index", "warm: reads it"):
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+        assert "HEAVY []" in out.stdout, run
+    assert list((tmp_path / "cache" / "crosspost").iterdir()), "the cold run wrote the index"
 
 
 @pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])

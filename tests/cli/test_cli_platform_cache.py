@@ -64,8 +64,8 @@ def uncached(env: dict[str, str], *args: str, input: str | None = None) -> Resul
 
 
 def warmed(env: dict[str, str]) -> None:
-    """Write the index (the full build), and check it was."""
-    run(env, "--help")
+    """Write the index with its platforms' section (the full build a first post makes), and check it was."""
+    run(env, "post", "--help")
     index = command_index.load(env)
     assert index is not None
     assert isinstance(index.platforms, dict)
@@ -200,7 +200,26 @@ def test_a_changed_platform_module_makes_the_index_stale(cached: dict[str, str])
     assert set(UNTARGETED) <= registered(cli_state)
 
 
-@pytest.mark.parametrize("broken", [None, {"flags": "x", "plugins": {}}, {"flags": [{"flag": 1}], "plugins": {}},
+def test_an_index_without_the_platforms_section_gets_it_from_the_first_post(cached: dict[str, str]) -> None:
+    run(cached, "--help")  # a command that needs no platform writes the index without them (stays light)
+    index = command_index.load(cached)
+    assert index is not None
+    assert index.platforms is None
+    args = ("post", "--to", "tiktok:main", "--video", VIDEO, "--visibility", "public")
+    done, cli_state = run(cached, *args)
+    assert not cli.lazy, "the first post builds every command and plugin, as without an index"
+    assert done.output == uncached(cached, *args).output
+    assert set(UNTARGETED) <= registered(cli_state)
+    index = command_index.load(cached)
+    assert index is not None
+    assert isinstance(index.platforms, dict), "and writes the platforms' section for the next posts"
+    again, cli_state = run(cached, *args)
+    assert cli.lazy
+    assert again.output == done.output
+    assert not set(UNTARGETED) & registered(cli_state)
+
+
+@pytest.mark.parametrize("broken", [{"flags": "x", "plugins": {}}, {"flags": [{"flag": 1}], "plugins": {}},
                                     {"flags": [], "plugins": {"tiktok": {"platforms": "tiktok"}}},
                                     {"flags": [], "plugins": {}, "entry_points": [["tiktok"]]}])
 def test_a_missing_or_malformed_section_loads_every_plugin(cached: dict[str, str], broken: object) -> None:
