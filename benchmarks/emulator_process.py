@@ -18,9 +18,11 @@ import asyncio
 import collections
 import json
 import os
+import re
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -30,19 +32,49 @@ from crosspost.plugins.tiktok.emulator import EmulatorServer, EmulatorState
 NO_CAP = 10**9
 
 
-async def serve(creators: int, *, rate_limits: bool = False, speed: float = 1.0) -> None:
+class ScaledClock:
+    """The wall clock running ``speed`` times faster from ``epoch`` (a crosspost ``Clock``). Every
+    process of a run shares the epoch (``FANOUT_EPOCH``), so they agree on what time it is."""
+
+    def __init__(self, speed: float, epoch: float | None = None) -> None:
+        self.speed = speed
+        self._wall0 = float(os.environ.get("FANOUT_EPOCH", time.time())) if epoch is None else epoch
+        self._mono0 = time.monotonic()
+
+    def now(self) -> datetime:
+        elapsed = (time.time() - self._wall0) * self.speed
+        return datetime.fromtimestamp(self._wall0, UTC) + timedelta(seconds=elapsed)
+
+    def monotonic(self) -> float:
+        return self._mono0 + (time.monotonic() - self._mono0) * self.speed
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(max(0.0, seconds) / self.speed)
+
+
+async def serve(creators: int, *, rate_limits: bool = False, speed: float = 1.0, mastodon: int = 0) -> None:
     """Serve ``creators``; with ``rate_limits`` TikTok's per-token limits and daily cap hold, on a
-    clock running ``speed`` times faster than the wall (so a minute's window passes sooner)."""
+    clock running ``speed`` times faster than the wall (so a minute's window passes sooner).
+    ``mastodon``: also a Mastodon instance (its emulator, its own rate window: 300 requests per
+    5 minutes per token) with that many accounts, on the same clock."""
+    from crosspost.plugins.mastodon.emulator import EmulatorServer as MastodonServer
+    from crosspost.plugins.mastodon.emulator import EmulatorState as MastodonState
+
     started = float(os.environ.get("FANOUT_EPOCH", time.time()))  # fanout.py's shared epoch
     state = EmulatorState(rate_limits=rate_limits, daily_post_cap=15 if rate_limits else NO_CAP,
                           pending_share_cap=NO_CAP, processing_polls=0,
                           clock=lambda: started + (time.time() - started) * speed)
     made = [state.add_creator(username=f"bench{i:03d}", nickname=f"Bench {i}") for i in range(creators)]
-    async with EmulatorServer(state) as server:
+    instance = MastodonState(clock=ScaledClock(speed, started))
+    users = [instance.add_account(username=f"bench{i:03d}") for i in range(mastodon)]
+    refused = _count_refusals(instance)
+    async with EmulatorServer(state) as server, MastodonServer(instance) as mastodon_server:
         ready = {
             "base_url": server.base_url, "client_key": state.client_key, "client_secret": state.client_secret,
             "creators": [{"open_id": c.open_id, "username": c.username, "access_token": c.access_token,
                           "refresh_token": c.refresh_token, "scopes": list(c.scopes)} for c in made],
+            "mastodon": {"base_url": mastodon_server.base_url,
+                         "accounts": [{"username": u.username, "token": u.token} for u in users]},
         }
         ready_cpu = time.process_time()
         _say(ready)
@@ -52,13 +84,30 @@ async def serve(creators: int, *, rate_limits: bool = False, speed: float = 1.0)
         await stop.wait()
         loop.remove_reader(sys.stdin.fileno())
         routes = collections.Counter(f"{r.route} {r.status}" for r in state.requests)
+        mastodon_routes = collections.Counter(f"{method} {re.sub(r'/[0-9]+', '/ID', path)}"
+                                              for method, path in instance.requests)
         asked_at: dict[str, list[float]] = {}
         for record in state.requests:  # when each request of each route started, in order
             asked_at.setdefault(record.route, []).append(record.time)
         published = collections.Counter(p.status for p in state.published)
         _say({"cpu_s": time.process_time(), "ready_cpu_s": ready_cpu, "requests": len(state.requests),
-              "routes": dict(routes), "publishes": dict(published),
+              "routes": dict(routes), "publishes": dict(published), "mastodon_routes": dict(mastodon_routes),
+              "mastodon_statuses": len(instance.statuses), "mastodon_refused": refused[0],
               "asked_at": {route: sorted(times) for route, times in asked_at.items()}})
+
+
+def _count_refusals(instance: Any) -> list[int]:
+    """A counter (one-item list) of the calls the Mastodon emulator's rate window refused (429)."""
+    refused = [0]
+    count = instance.count_request
+
+    def counted(token: str) -> Any:
+        answer = count(token)
+        refused[0] += not answer[0]
+        return answer
+
+    instance.count_request = counted
+    return refused
 
 
 def _say(line: dict[str, Any]) -> None:
@@ -69,9 +118,10 @@ def _say(line: dict[str, Any]) -> None:
 class EmulatorProcess:
     """Runs this script as a child; ``info`` once entered, ``final`` (CPU, requests) after exit."""
 
-    def __init__(self, creators: int, *, rate_limits: bool = False, speed: float = 1.0) -> None:
+    def __init__(self, creators: int, *, rate_limits: bool = False, speed: float = 1.0, mastodon: int = 0) -> None:
         self.creators = creators
-        self.options = [*(["--rate-limits"] if rate_limits else []), "--speed", str(speed)]
+        self.options = [*(["--rate-limits"] if rate_limits else []), "--speed", str(speed),
+                        *(["--mastodon", str(mastodon)] if mastodon else [])]
         self.info: dict[str, Any] = {}
         self.final: dict[str, Any] = {}
         self._proc: subprocess.Popen[bytes] | None = None
@@ -116,8 +166,9 @@ def main() -> None:
     parser.add_argument("--creators", type=int, default=1)
     parser.add_argument("--rate-limits", action="store_true", help="enforce TikTok's per-token limits and daily cap")
     parser.add_argument("--speed", type=float, default=1.0, help="the emulator's clock runs this many times faster")
+    parser.add_argument("--mastodon", type=int, default=0, help="also serve a Mastodon instance with N accounts")
     args = parser.parse_args()
-    asyncio.run(serve(args.creators, rate_limits=args.rate_limits, speed=args.speed))
+    asyncio.run(serve(args.creators, rate_limits=args.rate_limits, speed=args.speed, mastodon=args.mastodon))
 
 
 if __name__ == "__main__":

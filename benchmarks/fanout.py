@@ -13,7 +13,9 @@ what it costs. ``--workers N`` runs N worker processes on the same database (SQL
 ``--db postgresql://…``); posts are submitted first, then the workers drain them.
 Printed: drain wall time, the bound, their ratio (target ≤ 1.1), posts per second, statuses,
 and the emulator's count of ``rate_limit_exceeded`` answers (should be 0).
-``--quick``: 20 accounts x 8 posts at 120x.
+``--quick``: 20 accounts x 8 posts at 120x. ``--mastodon-accounts M`` adds M Mastodon accounts on
+one emulated instance (same clock, its 300-requests-per-5-minutes window per token), each with
+as many video posts.
 """
 
 from __future__ import annotations
@@ -27,37 +29,16 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from databases import fresh_schema
-from emulator_process import EmulatorProcess
+from emulator_process import EmulatorProcess, ScaledClock
 from figures import emit
 
 NAME = "fanout"
 INITS_PER_WINDOW, WINDOW_S = 6, 60.0
 OPTIONS = {"privacy_level": "SELF_ONLY", "allow_comment": True, "allow_duet": False, "allow_stitch": False}
-
-
-class ScaledClock:
-    """The wall clock running ``speed`` times faster from ``epoch`` (a Clock for Hub.open). Every
-    process of a run shares the epoch, so they agree on what time it is."""
-
-    def __init__(self, speed: float, epoch: float | None = None) -> None:
-        self.speed = speed
-        self._wall0 = float(os.environ.get("FANOUT_EPOCH", time.time())) if epoch is None else epoch
-        self._mono0 = time.monotonic()
-
-    def now(self) -> datetime:
-        elapsed = (time.time() - self._wall0) * self.speed
-        return datetime.fromtimestamp(self._wall0, UTC) + timedelta(seconds=elapsed)
-
-    def monotonic(self) -> float:
-        return self._mono0 + (time.monotonic() - self._mono0) * self.speed
-
-    async def sleep(self, seconds: float) -> None:
-        await asyncio.sleep(max(0.0, seconds) / self.speed)
 
 
 def settings_for(info: dict[str, Any], db: str, workdir: Path, key: str, concurrency: int) -> Any:
@@ -82,10 +63,19 @@ async def submit_all(info: dict[str, Any], args: argparse.Namespace, video: Path
                 platform="tiktok", name=f"fan{index:04d}", scopes=tuple(creator["scopes"]),
                 secrets={"access_token": creator["access_token"], "refresh_token": creator["refresh_token"]},
                 profile={"username": creator["username"], "open_id": creator["open_id"]}))
+        instance = info["mastodon"]
+        for index, user in enumerate(instance["accounts"]):
+            await hub.connect_account("mastodon", f"mfan{index:04d}",
+                                      {"instance": instance["base_url"], "access_token": user["token"]})
         for i in range(args.posts_per_account * len(info["creators"])):
             await hub.submit(post_from_dict({
                 "content": f"Fan-out {i}", "targets": [f"tiktok:fan{i % len(info['creators']):04d}"],
                 "media": [{"type": "video", "path": str(video)}], "target_options": {"tiktok": OPTIONS}}))
+        for i in range(args.posts_per_account * len(instance["accounts"])):
+            await hub.submit(post_from_dict({
+                "content": f"Fan-out {i}", "targets": [f"mastodon:mfan{i % len(instance['accounts']):04d}"],
+                "media": [{"type": "video", "path": str(video), "alt": "a short clip"}],
+                "target_options": {"mastodon": {"visibility": "unlisted"}}}))
 
 
 async def drain(info: dict[str, Any], args: argparse.Namespace, workdir: Path) -> None:
@@ -120,6 +110,8 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, default=200)
     parser.add_argument("--posts-per-account", type=int, default=12)
     parser.add_argument("--speed", type=float, default=30.0)
+    parser.add_argument("--mastodon-accounts", type=int, default=0,
+                        help="also this many Mastodon accounts on one emulated instance, as many posts each")
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--concurrency", type=int, default=64, help="concurrent jobs per worker")
     parser.add_argument("--db", help="SQLite path or postgresql:// URL (default: a fresh SQLite file)")
@@ -147,7 +139,8 @@ def main() -> None:
         folder = Path(tmp)
         args.db = db or str(folder / "crosspost.db")
         video = make_video(folder / "clip.mp4")
-        with EmulatorProcess(args.accounts, rate_limits=True, speed=args.speed) as emulator:
+        with EmulatorProcess(args.accounts, rate_limits=True, speed=args.speed,
+                             mastodon=args.mastodon_accounts) as emulator:
             info_file = folder / "emulator.json"
             info_file.write_text(json.dumps(emulator.info))
             subprocess.run(child_args(args, info_file, video, folder, "submit"), check=True)
@@ -161,9 +154,12 @@ def main() -> None:
             raise RuntimeError(f"a worker failed: exit codes {codes}")
     routes = emulator.final.get("routes", {})
     refused = sum(n for route, n in routes.items() if route.endswith(" 429"))
-    posts = args.accounts * args.posts_per_account
+    posts = (args.accounts + args.mastodon_accounts) * args.posts_per_account
+    # Mastodon adds no wait of its own at these volumes (a few requests per post against 300 per
+    # 5 minutes per account): TikTok's windows are the bound.
     bound = (math.ceil(args.posts_per_account / INITS_PER_WINDOW) - 1) * WINDOW_S / args.speed
-    common = {"accounts": args.accounts, "posts": posts, "workers": args.workers, "speed": args.speed,
+    common = {"accounts": args.accounts, "mastodon_accounts": args.mastodon_accounts, "posts": posts,
+              "workers": args.workers, "speed": args.speed,
               "backend": "postgresql" if args.db.startswith("postgres") else "sqlite", "statuses": final}
     emit(NAME, "drain_wall_s", wall, "s", bound_s=bound, **common)
     emit(NAME, "drain_vs_bound", wall / bound if bound else None, "ratio", target=1.1,
@@ -172,6 +168,10 @@ def main() -> None:
     emit(NAME, "posts_per_s", posts / wall, "posts/s", **common)
     emit(NAME, "rate_limited_answers", refused, "answers", routes=routes, **common,
          note="HTTP 429 answers from the emulator (TikTok's rate_limit_exceeded): 0 expected")
+    if args.mastodon_accounts:
+        emit(NAME, "mastodon_rate_limited_answers", emulator.final.get("mastodon_refused"), "answers",
+             statuses_created=emulator.final.get("mastodon_statuses"), routes=emulator.final.get("mastodon_routes"),
+             **common, note="HTTP 429 answers from the Mastodon emulator: 0 expected")
 
 
 if __name__ == "__main__":

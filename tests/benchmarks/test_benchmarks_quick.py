@@ -158,12 +158,16 @@ def test_cli_post_times_the_crosspost_command_against_curl_end_to_end() -> None:
 
 
 def test_fanout_drains_every_post_within_tiktoks_limits_and_prints_the_bound() -> None:
-    figures = by_name(run_script("fanout.py", "--quick"), "fanout")
+    figures = by_name(run_script("fanout.py", "--quick", "--mastodon-accounts", "3"), "fanout")
     [drain] = figures["drain_wall_s"]
+    assert drain["posts"] == (20 + 3) * 8
     assert drain["statuses"] == {"published": drain["posts"]}, "every post of the fan-out was published"
     assert drain["bound_s"] > 0
     [refused] = figures["rate_limited_answers"]
     assert refused["value"] == 0, f"the emulator refused requests for rate: {refused['routes']}"
+    [mastodon] = figures["mastodon_rate_limited_answers"]
+    assert mastodon["value"] == 0, f"the Mastodon emulator refused requests for rate: {mastodon['routes']}"
+    assert mastodon["statuses_created"] == 3 * 8, "each Mastodon post created one status, once"
     assert {"drain_vs_bound", "posts_per_s"} <= figures.keys()
 
 
