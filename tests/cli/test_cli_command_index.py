@@ -232,10 +232,11 @@ print(json.dumps({{"code": code, "loaded": [m for m in watched if m in sys.modul
 """
 
 
-def crosspost(env: dict[str, str], cwd: Path, *args: str) -> tuple[str, int, list[str], str]:
-    """``crosspost ARGS`` in a child process: stdout, exit code, which of HEAVY_FOR_HELP it
-    imported, and the rest of stderr."""
-    done = subprocess.run([sys.executable, "-c", PROBE.format(watched=list(HEAVY_FOR_HELP)), json.dumps(args)],
+def crosspost(env: dict[str, str], cwd: Path, *args: str,
+              watched: tuple[str, ...] = HEAVY_FOR_HELP) -> tuple[str, int, list[str], str]:
+    """``crosspost ARGS`` in a child process: stdout, exit code, which of ``watched`` it imported,
+    and the rest of stderr."""
+    done = subprocess.run([sys.executable, "-c", PROBE.format(watched=list(watched)), json.dumps(args)],
                           env=env, cwd=cwd, capture_output=True, text=True, timeout=120,
                           stdin=subprocess.DEVNULL)
     *rest, last = done.stderr.rstrip("\n").split("\n")

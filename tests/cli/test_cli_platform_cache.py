@@ -14,8 +14,6 @@ No test looks at a clock or a duration.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +29,7 @@ from crosspost.core.hookspecs import hookimpl
 from crosspost.core.plugins import Hooks, make_plugin_manager
 from tests.cli.cli_support import ASSETS
 from tests.cli.test_cli_command_index import aged, installed  # noqa: F401 - the fixture, reused
+from tests.cli.test_cli_command_index import crosspost as run_crosspost
 from tests.plugin_dists import write_distribution
 
 VIDEO = str(ASSETS / "sample.mp4")
@@ -284,30 +283,10 @@ WATCHED = ("crosspost.plugins.tiktok.plugin", "crosspost.plugins.mastodon.plugin
            "crosspost.plugins.bluesky.platform", "crosspost_example.plugin", "crosspost_note", "crosspost_mood",
            "importlib.metadata")
 
-PROBE = """\
-import json, sys
-sys.argv = ["crosspost", *json.loads(sys.argv[1])]
-from crosspost.core.cli import main
-try:
-    main()
-except SystemExit as exc:
-    code = exc.code
-else:
-    code = 0
-watched = {watched!r}
-print(json.dumps({{"code": code, "loaded": [m for m in watched if m in sys.modules]}}), file=sys.stderr)
-"""
-
-
 def crosspost(env: dict[str, str], cwd: Path, *args: str) -> tuple[str, int, list[str], str]:
     """``crosspost ARGS`` in a child process: stdout, exit code, which of WATCHED it imported, and
     the rest of stderr."""
-    done = subprocess.run([sys.executable, "-c", PROBE.format(watched=list(WATCHED)), json.dumps(args)],
-                          env=env, cwd=cwd, capture_output=True, text=True, timeout=120,
-                          stdin=subprocess.DEVNULL)
-    *rest, last = done.stderr.rstrip("\n").split("\n")
-    report = json.loads(last)
-    return done.stdout, report["code"], report["loaded"], "\n".join(rest)
+    return run_crosspost(env, cwd, *args, watched=WATCHED)
 
 
 POST = ("post", "--to", "tiktok:main", "--video", VIDEO, "--privacy", "SELF_ONLY", "--dry-run")

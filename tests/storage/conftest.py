@@ -14,6 +14,7 @@ import pytest
 
 from crosspost.storage import open_storage
 from crosspost.storage.base import Storage
+from crosspost.storage.sqlite import SqliteStorage, connect
 
 BACKENDS = ["sqlite", "postgresql"]
 
@@ -37,6 +38,16 @@ def storage_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 @pytest.fixture
 async def storage(storage_url: str) -> AsyncIterator[Storage]:
     opened = await open_storage(storage_url)
+    try:
+        yield opened
+    finally:
+        await opened.close()
+
+
+@pytest.fixture
+async def sqlite_storage(tmp_path: Path) -> AsyncIterator[SqliteStorage]:
+    """A fresh SQLite storage of its own, for the tests of SQLite's own machinery."""
+    opened = await connect(str(tmp_path / "s.db"))
     try:
         yield opened
     finally:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -18,13 +17,8 @@ LATER = T0 + timedelta(seconds=10)
 
 
 @pytest.fixture
-async def storage(tmp_path: Path) -> AsyncIterator[SqliteStorage]:
-    opened = await connect(str(tmp_path / "s.db"))
-    assert isinstance(opened, SqliteStorage)
-    try:
-        yield opened
-    finally:
-        await opened.close()
+def storage(sqlite_storage: SqliteStorage) -> SqliteStorage:
+    return sqlite_storage
 
 
 def stored_times(storage: SqliteStorage) -> list[int]:

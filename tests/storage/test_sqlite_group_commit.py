@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,13 +17,8 @@ T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 @pytest.fixture
-async def storage(tmp_path: Path) -> AsyncIterator[SqliteStorage]:
-    opened = await connect(str(tmp_path / "s.db"))
-    assert isinstance(opened, SqliteStorage)
-    try:
-        yield opened
-    finally:
-        await opened.close()
+def storage(sqlite_storage: SqliteStorage) -> SqliteStorage:
+    return sqlite_storage
 
 
 async def traced(storage: SqliteStorage) -> list[str]:
