@@ -20,8 +20,17 @@ if TYPE_CHECKING:
 
     from crosspost.storage.postgres.rows import Conn
 
-_RATE_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended('crosspost:rate:' || current_schema() || ':' || $1, 0))"
-_RATE_LOCK_OF_KEY = "pg_advisory_xact_lock(hashtextextended('crosspost:rate:' || current_schema() || ':' || p_key, 0))"
+
+
+def _rate_lock(key: str) -> str:
+    """The per-key advisory lock every rate-window write takes, ``key`` being an SQL expression.
+    One definition for the statements here and the functions of migration 0008: a process of an
+    older version and one of this version must wait on the same lock."""
+    return f"pg_advisory_xact_lock(hashtextextended('crosspost:rate:' || current_schema() || ':' || {key}, 0))"
+
+
+_RATE_LOCK = f"SELECT {_rate_lock('$1')}"
+_RATE_LOCK_OF_KEY = _rate_lock("p_key")
 
 _NO_FLUSH = "set_config('synchronous_commit', 'off', true)"
 """For the calling transaction only: its commit does not wait for the WAL flush. A rate window's
