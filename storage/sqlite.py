@@ -121,8 +121,7 @@ async def connect(url_or_path: str, *, migrate: bool = True, busy_timeout: float
         await db.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
         await db.execute(f"PRAGMA synchronous = {synchronous}")
         await db.execute("PRAGMA foreign_keys = ON")
-        storage = SqliteStorage(db, path)
-        storage.synchronous = synchronous
+        storage = SqliteStorage(db, path, synchronous=synchronous)
         if migrate:
             await storage.migrate()
     except BaseException:

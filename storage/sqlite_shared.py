@@ -85,12 +85,11 @@ class SqliteConnection:
     before it. Every job, post, account and checkpoint write stays durable.
     """
 
-    synchronous = "FULL"
-    """The connection's ``PRAGMA synchronous`` (set by :func:`~crosspost.storage.sqlite.connect`)."""
-
-    def __init__(self, db: aiosqlite.Connection, path: str) -> None:
+    def __init__(self, db: aiosqlite.Connection, path: str, *, synchronous: str = "FULL") -> None:
         self._db = db
         self.path = path
+        self.synchronous = synchronous
+        """The connection's ``PRAGMA synchronous``, as :func:`~crosspost.storage.sqlite.connect` set it."""
         self._lock = asyncio.Lock()
         self._deferred: list[Work[object]] = []
         self._deferred_timer: asyncio.TimerHandle | None = None
