@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import contextlib
 import json
 import os
 import re
@@ -57,24 +58,19 @@ async def serve(creators: int, *, rate_limits: bool = False, speed: float = 1.0,
     clock running ``speed`` times faster than the wall (so a minute's window passes sooner).
     ``mastodon``: also a Mastodon instance (its emulator, its own rate window: 300 requests per
     5 minutes per token) with that many accounts, on the same clock."""
-    from crosspost.plugins.mastodon.emulator import EmulatorServer as MastodonServer
-    from crosspost.plugins.mastodon.emulator import EmulatorState as MastodonState
-
     started = float(os.environ.get("FANOUT_EPOCH", time.time()))  # fanout.py's shared epoch
     state = EmulatorState(rate_limits=rate_limits, daily_post_cap=15 if rate_limits else NO_CAP,
                           pending_share_cap=NO_CAP, processing_polls=0,
                           clock=lambda: started + (time.time() - started) * speed)
     made = [state.add_creator(username=f"bench{i:03d}", nickname=f"Bench {i}") for i in range(creators)]
-    instance = MastodonState(clock=ScaledClock(speed, started))
-    users = [instance.add_account(username=f"bench{i:03d}") for i in range(mastodon)]
-    refused = _count_refusals(instance)
-    async with EmulatorServer(state) as server, MastodonServer(instance) as mastodon_server:
+    async with contextlib.AsyncExitStack() as stack:
+        server = await stack.enter_async_context(EmulatorServer(state))
+        instance = await _mastodon(stack, mastodon, ScaledClock(speed, started)) if mastodon else None
         ready = {
             "base_url": server.base_url, "client_key": state.client_key, "client_secret": state.client_secret,
             "creators": [{"open_id": c.open_id, "username": c.username, "access_token": c.access_token,
                           "refresh_token": c.refresh_token, "scopes": list(c.scopes)} for c in made],
-            "mastodon": {"base_url": mastodon_server.base_url,
-                         "accounts": [{"username": u.username, "token": u.token} for u in users]},
+            "mastodon": instance.ready if instance else {"base_url": None, "accounts": []},
         }
         ready_cpu = time.process_time()
         _say(ready)
@@ -84,30 +80,46 @@ async def serve(creators: int, *, rate_limits: bool = False, speed: float = 1.0,
         await stop.wait()
         loop.remove_reader(sys.stdin.fileno())
         routes = collections.Counter(f"{r.route} {r.status}" for r in state.requests)
-        mastodon_routes = collections.Counter(f"{method} {re.sub(r'/[0-9]+', '/ID', path)}"
-                                              for method, path in instance.requests)
         asked_at: dict[str, list[float]] = {}
         for record in state.requests:  # when each request of each route started, in order
             asked_at.setdefault(record.route, []).append(record.time)
         published = collections.Counter(p.status for p in state.published)
         _say({"cpu_s": time.process_time(), "ready_cpu_s": ready_cpu, "requests": len(state.requests),
-              "routes": dict(routes), "publishes": dict(published), "mastodon_routes": dict(mastodon_routes),
-              "mastodon_statuses": len(instance.statuses), "mastodon_refused": refused[0],
+              "routes": dict(routes), "publishes": dict(published), **(instance.final() if instance else {}),
               "asked_at": {route: sorted(times) for route, times in asked_at.items()}})
 
 
-def _count_refusals(instance: Any) -> list[int]:
-    """A counter (one-item list) of the calls the Mastodon emulator's rate window refused (429)."""
-    refused = [0]
-    count = instance.count_request
+class _Instance:
+    """The Mastodon emulator of a run: its accounts, and the 429s its rate window answered."""
 
-    def counted(token: str) -> Any:
-        answer = count(token)
-        refused[0] += not answer[0]
-        return answer
+    def __init__(self, state: Any, base_url: str, accounts: int) -> None:
+        self.state = state
+        users = [state.add_account(username=f"bench{i:03d}") for i in range(accounts)]
+        self.ready = {"base_url": base_url, "accounts": [{"username": u.username, "token": u.token} for u in users]}
+        self.refused = 0
+        count = state.count_request
 
-    instance.count_request = counted
-    return refused
+        def counted(token: str) -> Any:
+            answer = count(token)
+            self.refused += not answer[0]
+            return answer
+
+        state.count_request = counted
+
+    def final(self) -> dict[str, Any]:
+        routes = collections.Counter(f"{method} {re.sub(r'/[0-9]+', '/ID', path)}"
+                                     for method, path in self.state.requests)
+        return {"mastodon_routes": dict(routes), "mastodon_statuses": len(self.state.statuses),
+                "mastodon_refused": self.refused}
+
+
+async def _mastodon(stack: contextlib.AsyncExitStack, accounts: int, clock: ScaledClock) -> _Instance:
+    """A Mastodon instance with ``accounts`` accounts on ``clock``, served until ``stack`` closes."""
+    from crosspost.plugins.mastodon.emulator import EmulatorServer as MastodonServer
+    from crosspost.plugins.mastodon.emulator import EmulatorState as MastodonState
+
+    server = await stack.enter_async_context(MastodonServer(MastodonState(clock=clock)))
+    return _Instance(server.state, server.base_url, accounts)
 
 
 def _say(line: dict[str, Any]) -> None:
