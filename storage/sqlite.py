@@ -47,7 +47,8 @@ from crosspost.storage.sqlite_rows import (
     post_row,
     ts,
 )
-from crosspost.storage.sqlite_shared import SqliteShared, enable_wal, log_event
+from crosspost.storage.sqlite_shared import SqliteShared, enable_wal, flushes_itself, log_event
+from crosspost.storage.sqlite_sync import BACKSTOP_PAGES
 from crosspost.storage.sqlite_thread import SYNC_LEVELS, changes, every, one
 
 _WAITING = "('scheduled', 'queued', 'deferred')"
@@ -113,15 +114,22 @@ async def connect(url_or_path: str, *, migrate: bool = True, busy_timeout: float
     if synchronous not in SYNC_LEVELS:
         raise ValueError(f"synchronous must be one of {sorted(SYNC_LEVELS)}, not {synchronous!r}")
     path = _prepare_path(sqlite_path(url_or_path))
-    db = await aiosqlite.connect(path, isolation_level=None, timeout=busy_timeout)
+    # check_same_thread=False: the loop's thread runs the transactions, aiosqlite's the waits
+    # (SqliteConnection says why; the two never use the connection at the same time).
+    db = await aiosqlite.connect(path, isolation_level=None, timeout=busy_timeout, check_same_thread=False)
     try:
         db.row_factory = aiosqlite.Row
         if path != ":memory:":
             await enable_wal(db, busy_timeout)
-        await db.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
-        await db.execute(f"PRAGMA synchronous = {synchronous}")
+        flushed_here = flushes_itself(path, synchronous)
+        # The loop's calls never wait for locks; the ones that must wait set their own patience.
+        await db.execute("PRAGMA busy_timeout = 0")
+        # A FULL commit's flush is WalSync's, in its thread: SQLite's own commit does not wait.
+        await db.execute(f"PRAGMA synchronous = {'NORMAL' if flushed_here else synchronous}")
+        if flushed_here:
+            await db.execute(f"PRAGMA wal_autocheckpoint = {BACKSTOP_PAGES}")
         await db.execute("PRAGMA foreign_keys = ON")
-        storage = SqliteStorage(db, path, synchronous=synchronous)
+        storage = SqliteStorage(db, path, synchronous=synchronous, busy_timeout=busy_timeout)
         if migrate:
             await storage.migrate()
     except BaseException:
@@ -265,7 +273,11 @@ class SqliteStorage(SqliteShared, SqliteMetrics):
                 log_event(db, started_event(row["post_id"], row["id"], owner=owner, token=row["lease_token"],
                                             resumed=row["checkpoint"] != "{}"), now)
             return row
-        row = await self._write(work)
+        # Not flushed by itself: nothing the run does outside this process comes before its first
+        # durable write (the checkpoint saved before every platform call), whose flush covers this
+        # commit too (the WAL is written in order). A power cut before that loses the claim and
+        # nothing else: the job is queued again, as if never claimed.
+        row = await self._write(work, durable=False)
         return None if row is None else job_row(row)
 
     def _fence(self, lease: Lease) -> dict[str, Any]:
@@ -284,8 +296,9 @@ class SqliteStorage(SqliteShared, SqliteMetrics):
 
     async def extend_lease(self, lease: Lease, *, until: datetime) -> bool:
         params = {**self._fence(lease), "until": ts(until)}
+        # Not flushed by itself (as a claim): a power cut stops the lease's holder too.
         return await self._write(lambda db: changes(
-            db, f"UPDATE jobs SET lease_until = :until WHERE {_FENCE}", params)) > 0
+            db, f"UPDATE jobs SET lease_until = :until WHERE {_FENCE}", params), durable=False) > 0
 
     async def save_checkpoint(self, lease: Lease, checkpoint: Mapping[str, Any], *,
                               status: JobStatus | None, now: datetime, lease_until: datetime,

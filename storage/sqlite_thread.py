@@ -1,16 +1,13 @@
-"""One hop into aiosqlite's thread: a whole transaction as one synchronous call.
+"""A transaction as one synchronous function of a :class:`sqlite3.Connection`, and its helpers.
 
-aiosqlite runs its sqlite3 connection in a worker thread and queues every awaited call onto it
-(``execute``, ``fetchone``, closing the cursor): each is a thread hand-off plus an event-loop
-wake-up, and a profile of the engine showed those hand-offs, not crosspost's Python, dominating
-the CPU of a post (~220 per post). So the SQLite backend writes each transaction as a plain
-function of a :class:`sqlite3.Connection` and sends it over in one call: BEGIN, the statements
-and COMMIT (or ROLLBACK on any error) run back to back in the thread, and no other call can
-interleave with them, because the thread runs one queued call at a time.
+The SQLite backend writes each transaction as a plain function (BEGIN, the statements, COMMIT,
+or ROLLBACK on any error) so it runs start to end without an await: on the event loop's thread
+(:class:`~crosspost.storage.sqlite_shared.SqliteConnection` says why); aiosqlite's thread is
+left with the old multi-await transactions, migrations and closing.
 
-This relies on aiosqlite's internal ``Connection._execute(fn)`` (run ``fn`` in the thread, await
-its result) and ``Connection._conn``; ``pyproject.toml`` pins the aiosqlite versions that have
-them, and ``tests/storage/test_sqlite_thread.py`` fails if they change.
+The loop's side reaches the :class:`sqlite3.Connection` through aiosqlite's internal
+``Connection._conn``; ``pyproject.toml`` pins the aiosqlite versions that have it, and
+``tests/storage/test_sqlite_thread.py`` fails if it changes.
 """
 
 from __future__ import annotations
@@ -20,24 +17,8 @@ import sqlite3
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-import aiosqlite
-
 T = TypeVar("T")
 Work = Callable[[sqlite3.Connection], T]
-
-
-async def run_in_thread(db: aiosqlite.Connection, work: Callable[[sqlite3.Connection], T]) -> T:
-    """``work(connection)`` run in ``db``'s thread, awaited once.
-
-    A caller cancelled while ``work`` waits or runs stops waiting; ``work`` itself still runs to
-    its end (the thread cannot be interrupted), so give it whole transactions only.
-    """
-    result: T = await db._execute(_call, db, work)  # type: ignore[no-untyped-call]
-    return result
-
-
-def _call(db: aiosqlite.Connection, work: Callable[[sqlite3.Connection], T]) -> T:
-    return work(db._conn)
 
 
 def transaction(mode: str, work: Callable[[sqlite3.Connection], T], conn: sqlite3.Connection) -> T:
@@ -56,24 +37,15 @@ def transaction(mode: str, work: Callable[[sqlite3.Connection], T], conn: sqlite
 
 SYNC_LEVELS = frozenset({"OFF", "NORMAL", "FULL", "EXTRA"})
 
+_BUSY_CODES = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
-def without_fsync(level: str, work: Callable[[sqlite3.Connection], T], conn: sqlite3.Connection) -> T:
-    """``work`` (a whole transaction) whose COMMIT does not wait for the disk, then the
-    connection back at ``level``.
 
-    ``synchronous = NORMAL`` for this one commit (SQLite refuses to change it inside a
-    transaction, hence around it). In WAL mode such a commit is still atomic and every process
-    sees it at once; only a power loss or an OS crash before the next durable commit can undo it,
-    and the next durable commit's ``fsync`` covers it (the WAL is one file, written in order).
-    Measured here: ~15 µs per commit instead of ~240 µs.
-    """
-    if level not in SYNC_LEVELS:
-        raise ValueError(f"synchronous must be one of {sorted(SYNC_LEVELS)}, not {level!r}")
-    conn.execute("PRAGMA synchronous = NORMAL")
-    try:
-        return work(conn)
-    finally:
-        conn.execute(f"PRAGMA synchronous = {level}")
+def is_busy(exc: sqlite3.OperationalError) -> bool:
+    """Whether ``exc`` means another connection holds a lock (worth waiting for), not a fault."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return (code & 0xFF) in _BUSY_CODES
+    return "locked" in str(exc) or "busy" in str(exc)
 
 
 def one(conn: sqlite3.Connection, sql: str, params: Any = ()) -> sqlite3.Row | None:

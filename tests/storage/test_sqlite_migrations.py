@@ -88,10 +88,16 @@ async def test_connection_uses_wal_a_busy_timeout_and_full_sync(tmp_path: Path) 
         db = storage._db
         async with db.execute("PRAGMA journal_mode") as cur:
             assert (await cur.fetchone())[0] == "wal"
+        # The loop's calls never wait in SQLite's busy handler; they pause on the loop instead,
+        # for up to the configured timeout (tests/storage/test_sqlite_on_loop.py).
         async with db.execute("PRAGMA busy_timeout") as cur:
-            assert (await cur.fetchone())[0] >= 10_000
+            assert (await cur.fetchone())[0] == 0
+        assert storage._patience_s >= 10
+        # FULL durability, with the flush done by WalSync rather than inside SQLite's commit.
+        assert storage.synchronous == "FULL"
+        assert storage._sync is not None
         async with db.execute("PRAGMA synchronous") as cur:
-            assert (await cur.fetchone())[0] == 2  # FULL
+            assert (await cur.fetchone())[0] == 1  # NORMAL: the commit itself does not flush
         async with db.execute("PRAGMA foreign_keys") as cur:
             assert (await cur.fetchone())[0] == 1
     finally:

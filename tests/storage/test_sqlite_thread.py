@@ -1,57 +1,51 @@
-"""One hop per transaction on SQLite: the aiosqlite adapter, rollback, and cancelled callers."""
+"""One call per transaction on SQLite: the aiosqlite adapter, rollback, and cancelled callers."""
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
-import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-import aiosqlite
 import pytest
 
 from crosspost.storage.base import NewEvent
 from crosspost.storage.sqlite import SqliteStorage, connect
 from crosspost.storage.sqlite_shared import log_event
-from crosspost.storage.sqlite_thread import every, run_in_thread, transaction
+from crosspost.storage.sqlite_thread import every, transaction
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-async def test_work_runs_in_aiosqlites_thread_on_its_connection(tmp_path: Path) -> None:
-    async with aiosqlite.connect(tmp_path / "x.db", isolation_level=None) as db:
-        seen: list[tuple[int, sqlite3.Connection]] = []
-
-        def work(conn: sqlite3.Connection) -> int:
-            seen.append((threading.get_ident(), conn))
-            return int(conn.execute("SELECT 40 + 2").fetchone()[0])
-
-        assert await run_in_thread(db, work) == 42
-        await db.execute("CREATE TABLE t (x)")
-        await run_in_thread(db, work)
-        [(thread, conn), (again, same)] = seen
-        assert thread == again != threading.get_ident(), "the work ran in aiosqlite's one thread"
-        assert isinstance(conn, sqlite3.Connection)
-        assert same is conn
-        names = await run_in_thread(db, lambda c: c.execute("SELECT name FROM sqlite_master").fetchall())
+async def test_the_loop_uses_aiosqlites_own_connection(tmp_path: Path) -> None:
+    """``SqliteConnection._conn`` is aiosqlite's internal ``Connection._conn`` (pinned versions)."""
+    storage = await _storage(tmp_path)
+    try:
+        assert isinstance(storage._conn, sqlite3.Connection)
+        await storage._db.execute("CREATE TABLE t (x)")  # through aiosqlite's thread
+        names = await storage._query(lambda c: c.execute("SELECT name FROM sqlite_master WHERE name = 't'").fetchall())
         assert [tuple(n) for n in names] == [("t",)], "the connection aiosqlite's own calls use"
+    finally:
+        await storage.close()
 
 
-async def test_an_error_in_the_work_reaches_the_caller_and_rolls_everything_back(tmp_path: Path) -> None:
-    async with aiosqlite.connect(tmp_path / "x.db", isolation_level=None) as db:
-        await db.execute("CREATE TABLE t (x)")
+def test_an_error_in_the_work_reaches_the_caller_and_rolls_everything_back(tmp_path: Path) -> None:
+    conn = sqlite3.connect(tmp_path / "x.db", isolation_level=None)
+    try:
+        conn.execute("CREATE TABLE t (x)")
 
-        def work(conn: sqlite3.Connection) -> None:
-            conn.execute("INSERT INTO t VALUES (1)")
-            conn.execute("INSERT INTO t VALUES (2)")
+        def work(c: sqlite3.Connection) -> None:
+            c.execute("INSERT INTO t VALUES (1)")
+            c.execute("INSERT INTO t VALUES (2)")
             raise LookupError("half way")
 
         with pytest.raises(LookupError, match="half way"):
-            await run_in_thread(db, lambda conn: transaction("IMMEDIATE", work, conn))
-        assert await run_in_thread(db, lambda conn: conn.in_transaction) is False
-        assert await run_in_thread(db, lambda conn: every(conn, "SELECT x FROM t")) == []
+            transaction("IMMEDIATE", work, conn)
+        assert conn.in_transaction is False
+        assert every(conn, "SELECT x FROM t") == []
+    finally:
+        conn.close()
 
 
 async def _storage(tmp_path: Path) -> SqliteStorage:
@@ -63,32 +57,33 @@ async def _storage(tmp_path: Path) -> SqliteStorage:
 async def test_a_cancelled_caller_leaves_no_transaction_open_and_no_half_write(tmp_path: Path) -> None:
     storage = await _storage(tmp_path)
     try:
-        release = threading.Event()
-
-        def slow(conn: sqlite3.Connection) -> None:  # holds the thread, as a busy wait would
-            release.wait(5)
-
         def pair(i: int) -> Callable[[sqlite3.Connection], None]:
             def work(conn: sqlite3.Connection) -> None:
                 log_event(conn, NewEvent(kind=f"a{i}", post_id="p"), NOW)
                 log_event(conn, NewEvent(kind=f"b{i}", post_id="p"), NOW)
             return work
 
-        blocker = asyncio.ensure_future(storage._write(slow))
-        writes = [asyncio.ensure_future(storage._write(pair(i))) for i in range(3)]
-        await asyncio.sleep(0)  # every write is handed to the thread, queued behind the blocker
-        for task in writes:
-            task.cancel()
-        release.set()
-        await blocker
-        for task in writes:
+        other = sqlite3.connect(storage.path, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")  # another process writing: the pairs wait for its lock
+        try:
+            waiting = [asyncio.ensure_future(storage._write(pair(i))) for i in range(2)]
+            await asyncio.sleep(0.01)
+            for task in waiting:
+                task.cancel()
+        finally:
+            other.execute("COMMIT")
+            other.close()
+        flushing = asyncio.ensure_future(storage._write(pair(2)))
+        await asyncio.sleep(0)  # committed; now waiting for its flush
+        flushing.cancel()
+        for task in [*waiting, flushing]:
             with pytest.raises(asyncio.CancelledError):
                 await task
-        # Handed over, a transaction runs whole in the thread even though its caller stopped
-        # waiting: the connection is outside any transaction and no pair is split.
+        # Cancelled while waiting for the lock, a write never ran; cancelled while waiting for
+        # its flush, it was committed whole. Either way no pair is split and no transaction open.
         assert await storage._query(lambda conn: conn.in_transaction) is False
         kinds = [e.kind for e in await storage.list_events(post_id="p")]
-        assert kinds == ["a0", "b0", "a1", "b1", "a2", "b2"]
+        assert kinds == ["a2", "b2"]
         await storage.add_event(NewEvent(kind="after", post_id="p"), now=NOW)
         assert [e.kind for e in await storage.list_events(post_id="p")][-1] == "after"
     finally:
