@@ -64,26 +64,28 @@ class SqliteConnection:
     across statements) and :meth:`_query` (one statement, no transaction) take a synchronous
     function of the :class:`sqlite3.Connection` and run it right here, start to end, without an
     await: transactions never interleave and need no lock. Why not in aiosqlite's thread, where
-    it ran before? Each hand-off there cost ~150 µs of CPU per call on 2 cores (the thread's wake-
-    up, then the GIL passed back and forth at every statement, since :mod:`sqlite3` releases it
-    around each step), several times what the statements themselves cost; measured on the claim
-    loop of ``benchmarks/storage_claims.py``: 0.86 to 1.36 ms of CPU per job in the thread, 0.54 to 0.60
-    on the loop. What could block the loop is kept off it:
+    it ran before? Each hand-off there cost more CPU than the statements themselves (the thread's
+    wake-up and the loop's, then the GIL passed back and forth at every statement, since
+    :mod:`sqlite3` releases it around each step; ``strace`` counted 266 ``futex`` calls per
+    post); measured on the claim loop of ``benchmarks/storage_claims.py``: 0.86 to 1.36 ms of
+    CPU per claim and completion in the thread, 0.54 to 0.60 on the loop. What could block the loop is kept off it:
 
     - *the disk*: a file database flushed ``FULL`` commits with ``synchronous = NORMAL`` and a
       durable write then waits for :class:`~crosspost.storage.sqlite_sync.WalSync`'s flush of
-      the WAL, in a thread of its own (one flush covers every commit before it: a group commit);
+      the WAL (one flush covers every commit before it: a group commit at the disk; on the loop
+      when the disk is fast, in a thread of its own when it is not);
     - *other processes' locks*: the loop's attempts never wait (``busy_timeout = 0``); a call
-      that finds the database locked is rolled back and run again in aiosqlite's thread, which
-      waits up to the configured ``busy_timeout``. Such a call (like :meth:`_tx`'s multi-await
-      work, and migrations) holds :attr:`_lock` while it is in the thread, and later calls wait
-      for the lock before they run, in order, so nothing uses the connection from two threads
-      at once;
+      that finds the database locked is rolled back and tried again after a pause on the loop
+      (:data:`FIRST_PAUSE_S` doubling to :data:`LAST_PAUSE_S`) until ``busy_timeout`` has
+      passed. :meth:`_tx`'s multi-await work, migrations and closing use aiosqlite's thread
+      under :attr:`_lock` (with the configured ``busy_timeout``); calls on the loop wait for the
+      lock first, so nothing uses the connection from two threads at once;
     - *checkpoints*: see :mod:`.sqlite_sync`.
 
-    A write whose loss on a power failure is harmless skips the flush (``durable=False``: a rate
-    window's recorded call, whose loss lets at most one call more through before the platform's
-    own limit answers). Every job, post, account and checkpoint write stays durable.
+    A write whose loss on a power failure is harmless skips the flush (``durable=False``): a rate
+    window's recorded call (its loss lets at most one call more through before the platform's
+    own limit answers), a job's claim and its lease renewals (the run's first durable write
+    flushes them too). Every post, result, account and checkpoint write is durable.
     """
 
     def __init__(self, db: aiosqlite.Connection, path: str, *, synchronous: str = "FULL",
@@ -153,7 +155,7 @@ class SqliteConnection:
     async def _run(self, tx: Work[T]) -> T:
         """``tx`` on the loop; while another process holds the lock, try again after a pause
         (the loop goes on meanwhile), for up to ``busy_timeout``."""
-        pause, waited = FIRST_PAUSE_S, 0.0
+        pause, deadline = FIRST_PAUSE_S, asyncio.get_running_loop().time() + self._patience_s
         while True:
             if self._lock.locked():  # work in aiosqlite's thread: wait for it to end, in turn
                 async with self._lock.held():
@@ -161,11 +163,10 @@ class SqliteConnection:
             try:
                 return tx(self._conn)  # nothing can interleave: no await from here to its end
             except sqlite3.OperationalError as exc:
-                if not is_busy(exc) or waited >= self._patience_s:
+                if not is_busy(exc) or asyncio.get_running_loop().time() >= deadline:
                     raise
             # ``tx`` was rolled back: nothing of it stays.
             await asyncio.sleep(pause)
-            waited += pause
             pause = min(pause * 2, LAST_PAUSE_S)
 
     # -- multi-hop transactions (the old style; one await per statement) ---------------------
