@@ -38,9 +38,12 @@ def carousel(paths: list[Path], **options: object) -> Post:
 
 
 async def test_local_photo_carousel_is_hosted_and_a_png_becomes_jpeg(
-    platform: TikTokPlatform, make_ctx: Callable[..., FakeJobContext], state: EmulatorState,
-    media_host: FileServer, tmp_path: Path,
+    make_ctx: Callable[..., FakeJobContext], state: EmulatorState, media_host: FileServer, tmp_path: Path,
 ) -> None:
+    # The emulator pulls the photos in real time while the poll loop runs on the fake clock:
+    # polls every 3 fake seconds for 6 fake hours, so the run waits for the pull however slow
+    # the machine (the default policy gave up after ~35 quick polls on a loaded CI machine).
+    platform = TikTokPlatform(poll=PollPolicy(first=3, factor=1, longest=3, per_run=6 * 3600))
     paths = photos(tmp_path)
     uploaded: list[Path] = []
 
