@@ -7,6 +7,11 @@ mapped (its mmap threshold rises to the block size), so peak memory grew by tens
 upload cost far more CPU than curl's. Here the file is read with ``readinto`` into one of two
 buffers allocated once per chunk; the block is handed to the transport as a ``memoryview``.
 
+A block the page cache already holds (a video just written or read, the usual case) is copied
+on the event loop with ``preadv2(RWF_NOWAIT)``, which never waits for the disk; only a block
+that must come from the disk goes to a thread. Each trip to a thread and back costs ~0.1 ms of
+CPU on a small machine, 1,024 of them per GiB.
+
 The one rule that keeps the bytes right: a buffer is refilled only when the transport no longer
 holds it. asyncio's transports may keep a reference to what was written instead of copying it
 (TLS transports always do; plain sockets from Python 3.12). After block *n* is written and
@@ -19,6 +24,8 @@ the latest block (limits raised by someone), a fresh buffer is used instead of t
 from __future__ import annotations
 
 import asyncio
+import errno
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -57,6 +64,7 @@ class FileRangeBody(Payload):
         self.block_size = max(1, min(block_size, length))
         self._sent = sent
         self._platform = platform
+        self._nowait = _CAN_READ_CACHED
 
     def decode(self, encoding: str = "utf-8", errors: str = "strict") -> str:
         raise TypeError("a file body is binary; it has no text form")
@@ -69,9 +77,12 @@ class FileRangeBody(Payload):
         total = self.length if content_length is None else min(self.length, content_length)
         self._consumed = True
         loop = asyncio.get_running_loop()
-        handle: BinaryIO = await loop.run_in_executor(None, _open_at, self.path, self.first)
         buffers = [memoryview(bytearray(self.block_size)), memoryview(bytearray(self.block_size))]
-        reading = loop.run_in_executor(None, _fill, handle, buffers[0][: min(self.block_size, total)])
+        # Opening the file and reading its first block: one trip to a thread, not two.
+        handle, count = await loop.run_in_executor(None, _open_and_fill, self.path, self.first,
+                                                   buffers[0][: min(self.block_size, total)])
+        reading: asyncio.Future[int] = loop.create_future()
+        reading.set_result(count)
         done = turn = 0
         try:
             while done < total:
@@ -88,12 +99,25 @@ class FileRangeBody(Payload):
                     buffers[turn] = memoryview(bytearray(self.block_size))
                 ahead = min(self.block_size, total - done)
                 if ahead:
-                    reading = loop.run_in_executor(None, _fill, handle, buffers[turn][:ahead])
+                    reading = self._read(loop, handle, buffers[turn][:ahead], self.first + done)
         finally:
             # A read may still be running in its thread (the send failed or was cancelled):
             # the file is closed once it ends, and its outcome is consumed, never left dangling.
             reading.add_done_callback(lambda read: (read.cancelled() or read.exception(), handle.close()))
 
+    def _read(self, loop: asyncio.AbstractEventLoop, handle: BinaryIO, view: memoryview,
+              offset: int) -> asyncio.Future[int]:
+        """Fill ``view`` from ``offset``: right here if the page cache holds the bytes (a read
+        that cannot wait for the disk, ``RWF_NOWAIT``), else in a thread, as a thread hand-off
+        costs more CPU than copying a cached block (~0.1 ms each, 1,024 per GiB)."""
+        got = _cached_read(handle, view, offset) if self._nowait else 0
+        if got is None:  # the file system cannot say: always use the thread from now on
+            self._nowait, got = False, 0
+        if got == len(view):
+            ready: asyncio.Future[int] = loop.create_future()
+            ready.set_result(got)
+            return ready
+        return loop.run_in_executor(None, _fill_from, handle, view[got:], offset + got, got)
 
 def _still_held(writer: AbstractStreamWriter, latest: int) -> bool:
     """Whether the transport may still hold bytes written before the latest ``latest`` bytes.
@@ -108,14 +132,37 @@ def _still_held(writer: AbstractStreamWriter, latest: int) -> bool:
     return int(transport.get_write_buffer_size()) >= latest
 
 
-def _open_at(path: Path, first: int) -> BinaryIO:
+_CAN_READ_CACHED = hasattr(os, "preadv") and hasattr(os, "RWF_NOWAIT")
+"""Linux (4.14+): ``preadv2`` with ``RWF_NOWAIT`` reads only what the page cache holds."""
+
+
+def _open_and_fill(path: Path, first: int, view: memoryview) -> tuple[BinaryIO, int]:
     handle = path.open("rb", buffering=0)
     try:
-        handle.seek(first)
+        return handle, _fill_from(handle, view, first)
     except BaseException:
         handle.close()
         raise
-    return handle
+
+
+def _cached_read(handle: BinaryIO, view: memoryview, offset: int) -> int | None:
+    """The bytes of ``view`` the page cache could give at once (0 if none, or at the end of the
+    file: the thread's read then says which); None if the file system does not support asking."""
+    try:
+        return os.preadv(handle.fileno(), [view], offset, os.RWF_NOWAIT)
+    except BlockingIOError:
+        return 0
+    except OSError as exc:
+        if exc.errno in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS):
+            return None
+        raise
+
+
+def _fill_from(handle: BinaryIO, view: memoryview, offset: int, already: int = 0) -> int:
+    """Fill ``view`` from byte ``offset`` (several reads if the OS returns less); returns
+    ``already`` + what was read, which stops short only at the end of the file."""
+    handle.seek(offset)
+    return already + _fill(handle, view)
 
 
 def _fill(handle: BinaryIO, view: memoryview) -> int:
