@@ -55,7 +55,8 @@ class FileRangeBody(Payload):
     _autoclose = True  # the file is opened and closed by each write, nothing is left to close
 
     def __init__(self, path: Path, first: int, length: int, *, content_type: str,
-                 sent: Callable[[int], None], block_size: int = BLOCK_SIZE, platform: str = "") -> None:
+                 sent: Callable[[int], None], block_size: int = BLOCK_SIZE, platform: str = "",
+                 file_size: int | None = None) -> None:
         super().__init__(path, content_type=content_type)
         self._size = length
         self.path = path
@@ -65,6 +66,8 @@ class FileRangeBody(Payload):
         self._sent = sent
         self._platform = platform
         self._nowait = _CAN_READ_CACHED
+        self.file_size = file_size
+        """The size the whole file must have (the upload's plan), checked when it is opened."""
 
     def decode(self, encoding: str = "utf-8", errors: str = "strict") -> str:
         raise TypeError("a file body is binary; it has no text form")
@@ -79,8 +82,12 @@ class FileRangeBody(Payload):
         loop = asyncio.get_running_loop()
         buffers = [memoryview(bytearray(self.block_size)), memoryview(bytearray(self.block_size))]
         # Opening the file and reading its first block: one trip to a thread, not two.
-        handle, count = await loop.run_in_executor(None, _open_and_fill, self.path, self.first,
-                                                   buffers[0][: min(self.block_size, total)])
+        handle, count, size = await loop.run_in_executor(None, _open_and_fill, self.path, self.first,
+                                                         buffers[0][: min(self.block_size, total)])
+        if self.file_size is not None and size != self.file_size:
+            handle.close()
+            raise FileTruncated(f"the video file changed size during the upload ({self.file_size} -> {size} "
+                                "bytes); post it again.", code="file_changed", platform=self._platform)
         reading: asyncio.Future[int] = loop.create_future()
         reading.set_result(count)
         done = turn = 0
@@ -136,10 +143,11 @@ _CAN_READ_CACHED = hasattr(os, "preadv") and hasattr(os, "RWF_NOWAIT")
 """Linux (4.14+): ``preadv2`` with ``RWF_NOWAIT`` reads only what the page cache holds."""
 
 
-def _open_and_fill(path: Path, first: int, view: memoryview) -> tuple[BinaryIO, int]:
+def _open_and_fill(path: Path, first: int, view: memoryview) -> tuple[BinaryIO, int, int]:
+    """The open file, the bytes read into ``view`` from ``first``, and the file's size."""
     handle = path.open("rb", buffering=0)
     try:
-        return handle, _fill_from(handle, view, first)
+        return handle, _fill_from(handle, view, first), os.fstat(handle.fileno()).st_size
     except BaseException:
         handle.close()
         raise

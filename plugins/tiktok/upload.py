@@ -24,7 +24,6 @@ What a caller may rely on:
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import random
 import re
@@ -36,7 +35,7 @@ import attrs
 from yarl import URL
 
 from crosspost.core.clock import Clock
-from crosspost.core.errors import PermanentError, PlatformError, TransientError
+from crosspost.core.errors import PlatformError, TransientError
 from crosspost.plugins.tiktok.chunks import ChunkPlan
 from crosspost.plugins.tiktok.client import Attempts, RetryPolicy, translate_client_error
 from crosspost.plugins.tiktok.errors import UploadUrlRejected, chunk_response_error
@@ -112,11 +111,7 @@ class ChunkUploader:
     ) -> None:
         """Send chunks ``start_chunk``… until TikTok holds the whole video (its 201, or ``where``
         saying so after an answer was lost)."""
-        plan = target.plan
-        size = await asyncio.to_thread(_file_size, target.path)
-        if size != plan.video_size:
-            raise PermanentError(f"the video file changed size during the upload ({plan.video_size} -> {size} "
-                                 "bytes); post it again.", code="file_changed", platform=PLATFORM)
+        plan = target.plan  # each chunk's body checks the file still has the plan's size
         index = start_chunk
         stalls = 0
         while index < plan.total_chunk_count:
@@ -180,7 +175,7 @@ class ChunkUploader:
         }
         body = FileRangeBody(target.path, chunk.first_byte, chunk.length, content_type=target.content_type,
                              sent=_reporter(progress, chunk.first_byte, target.plan.video_size),
-                             block_size=self.read_size, platform=PLATFORM)
+                             block_size=self.read_size, platform=PLATFORM, file_size=target.plan.video_size)
         try:
             async with self.http.put(URL(target.upload_url, encoded=True), data=body, headers=headers,
                                      timeout=self.timeout) as resp:
@@ -210,10 +205,6 @@ def _body_failure(exc: BaseException) -> FileTruncated | None:
             return seen
         seen = seen.__cause__ or seen.__context__
     return None
-
-
-def _file_size(path: Path) -> int:
-    return path.stat().st_size
 
 
 def _chunk_at(plan: ChunkPlan, position: int) -> int:

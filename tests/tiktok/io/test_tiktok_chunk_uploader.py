@@ -206,6 +206,37 @@ async def test_a_file_cut_short_mid_chunk_fails_as_changed_not_as_a_network_erro
     assert "secret-token" not in str(raised.value)
 
 
+async def test_a_file_whose_size_changed_is_refused_before_its_bytes_are_accepted(
+    uploader: ChunkUploader, recorder: Recorder, clip: Path,
+) -> None:
+    with clip.open("ab") as file:  # re-encoded or appended to after the init planned its chunks
+        file.write(b"more")
+    seen, on_ack = acks()
+    with pytest.raises(PermanentError) as raised:
+        await uploader.upload(target(clip, recorder), on_chunk_acked=on_ack)  # type: ignore[arg-type]
+    assert raised.value.code == "file_changed"
+    assert f"({SIZE} -> {SIZE + 4} bytes)" in str(raised.value)
+    assert seen == []
+    assert recorder.bodies == [], "no chunk of the changed file was accepted"
+
+
+async def test_a_file_changed_between_chunks_stops_at_the_next_chunk(
+    uploader: ChunkUploader, recorder: Recorder, clip: Path,
+) -> None:
+    seen: list[int] = []
+
+    async def grow_after_first(index: int) -> None:
+        seen.append(index)
+        with clip.open("ab") as file:
+            file.write(b"x")
+
+    with pytest.raises(PermanentError) as raised:
+        await uploader.upload(target(clip, recorder), on_chunk_acked=grow_after_first)
+    assert raised.value.code == "file_changed"
+    assert seen == [0], "the first chunk went; the second found the file changed"
+    assert len(recorder.bodies) == 1
+
+
 def self_signed(folder: Path) -> tuple[ssl.SSLContext, ssl.SSLContext]:
     """A server context with a fresh certificate for 127.0.0.1, and a client context trusting it."""
     key = ec.generate_private_key(ec.SECP256R1())
