@@ -24,7 +24,8 @@ client process raises those limits (module constants, patched in the child only)
 waits; every rate-limit check still runs against the database as usual.
 ``--quick``: 20 posts over 2 accounts. ``--db postgresql://…``: crosspost on PostgreSQL (a fresh
 schema, dropped afterwards) instead of SQLite. ``--count-sql`` also prints crosspost's SQL statements and
-commits per post (each commit is a flush to disk with ``synchronous=FULL``). ``--profile FILE``
+commits per post (durable ones wait for a WAL flush, shared by the commits before it; see
+storage/sqlite_sync.py). ``--profile FILE``
 runs the crosspost client under cProfile and writes its statistics to FILE (the profile method
 of BENCHMARKS.md: ``python -m pstats FILE`` or ``benchmarks/profile_report.py FILE`` reads it);
 its CPU figures then include the profiler's cost, so only the shares are meaningful.

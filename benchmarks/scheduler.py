@@ -4,7 +4,8 @@ For each size N a fresh SQLite database (crosspost's schema, migrated by the sto
 filled in bulk with N scheduled posts, one job each, due at random times over the next 30 days;
 ``SAMPLES`` of them are already due. Bulk loading goes through plain SQL with ``synchronous=OFF``
 (setup speed only). The measurements then go through the storage layer exactly as the engine
-calls it, with its shipped settings (WAL, ``synchronous=FULL``: every commit is flushed):
+calls it, with its shipped settings (WAL, ``synchronous=FULL`` durability: every durable
+commit is flushed before the call returns):
 
 ``claim``   ``SqliteStorage.claim_job`` -- one ``UPDATE … WHERE id = (SELECT … ORDER BY run_at
             LIMIT 1) RETURNING *`` in ``BEGIN IMMEDIATE``, ``SAMPLES`` times in a row;
