@@ -22,9 +22,10 @@ crash in between could undo something another process saw; a crash of the proces
 nothing (the OS holds the written frames).
 
 Checkpoints (copying the WAL back into the database file) flush twice and copy many pages, so
-they stay off the loop: the loop's connection checkpoints by itself only past
-:data:`BACKSTOP_PAGES`, and the flush thread runs a ``PASSIVE`` checkpoint (it never waits for
-readers or writers) on a connection of its own at most every :data:`CHECKPOINT_EVERY` seconds.
+they stay off the loop and off the flush thread: a thread of their own runs a ``PASSIVE``
+checkpoint (it never waits for readers or writers) on a connection of its own at most every
+:data:`CHECKPOINT_EVERY` seconds, and the loop's connection checkpoints by itself only past
+:data:`BACKSTOP_PAGES`.
 """
 
 from __future__ import annotations
@@ -42,10 +43,10 @@ log = logging.getLogger("crosspost.storage.sqlite")
 FAST_FLUSH_S = 0.002
 """A disk whose flushes average less than this is flushed on the loop (module docstring)."""
 CHECKPOINT_EVERY = 0.5
-"""Seconds between two checkpoints from the flush thread (when something was committed)."""
+"""Seconds between two background checkpoints (when something was committed)."""
 BACKSTOP_PAGES = 1000
 """``wal_autocheckpoint`` of the loop's connection (SQLite's default): a checkpoint on the loop
-only when the flush thread's ones (which never wait, so may be skipped) fell behind."""
+only when the background ones (which never wait, so may be skipped) fell behind."""
 
 
 class WalSync:
@@ -59,6 +60,9 @@ class WalSync:
         self._checkpointed_at = time.monotonic()
         self._checkpointing: concurrent.futures.Future[None] | None = None
         self._thread = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="crosspost-sqlite-flush")
+        # Checkpoints have a thread of their own: one (two flushes, many pages) must never hold
+        # up the next commit's flush behind it.
+        self._checkpoints = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="crosspost-sqlite-checkpoint")
         self._asked = 0
         self._waiting: list[tuple[int, asyncio.Future[None]]] = []
         self._pending: asyncio.Handle | asyncio.Task[None] | None = None
@@ -87,6 +91,7 @@ class WalSync:
         elif self._pending is not None:
             self._pending.cancel()
             self._flush_on_loop()
+        self._checkpoints.shutdown(wait=True)  # the checkpoint in progress, if any, ends first
         await asyncio.get_running_loop().run_in_executor(self._thread, self._release)
         self._thread.shutdown(wait=True)
 
@@ -138,12 +143,12 @@ class WalSync:
             self._fd = os.open(self._wal, os.O_RDONLY)
         return self._fd
 
-    # -- checkpoints, in the flush thread ----------------------------------------------------
+    # -- checkpoints, in their own thread ----------------------------------------------------
 
     def _checkpoint_soon(self) -> None:
         if self._checkpointing is None or self._checkpointing.done():
             self._checkpointed_at = time.monotonic()
-            self._checkpointing = self._thread.submit(self._checkpoint)
+            self._checkpointing = self._checkpoints.submit(self._checkpoint)
 
     def _checkpoint(self) -> None:
         try:
