@@ -111,10 +111,12 @@ async def run_crosspost(info: dict[str, Any], video: Path, posts: int, workdir: 
         await hub.run_worker(until_idle=True, concurrency=concurrency)
         cpu2, wall2 = time.process_time(), time.perf_counter()
         sql = dict(counts) if counts is not None else None
+        flushes = getattr(hub.storage, "flushes", None)  # SQLite: WAL fdatasyncs for durable writes
         records = await hub.list_posts(limit=posts + 10)
     return {"wall_s": wall2 - wall0, "cpu_s": cpu2 - cpu0, "submit_wall_s": wall1 - wall0,
             "submit_cpu_s": cpu1 - cpu0, "run_wall_s": wall2 - wall1, "run_cpu_s": cpu2 - cpu1,
-            "statuses": dict(collections.Counter(r.status.value for r in records)), "sql": sql}
+            "statuses": dict(collections.Counter(r.status.value for r in records)), "sql": sql,
+            "flushes": flushes}
 
 
 async def count_statements(storage: Any) -> collections.Counter[str]:
@@ -249,6 +251,9 @@ def report(client: str, result: dict[str, Any], server: dict[str, Any], posts: i
               for phase in ("submit", "run") if f"{phase}_cpu_s" in result}
     emit(NAME, f"{client}_cpu_ms_per_post", result["cpu_s"] * 1000 / posts, "ms", cpu_s=result["cpu_s"],
          **phases, **common)
+    if result.get("flushes") is not None:
+        emit(NAME, f"{client}_flushes_per_post", result["flushes"] / posts, "fdatasync", **common,
+             note="WAL flushes for durable writes, shared by the commits made before each")
     if result.get("sql"):
         emit(NAME, f"{client}_sql_statements_per_post", result["sql"].get("statements", 0) / posts, "statements",
              commits_per_post=result["sql"].get("commits", 0) / posts,

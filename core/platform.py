@@ -151,8 +151,17 @@ class JobContext(Protocol):
     """This attempt's result of ``validate`` (None when the engine could not validate first, e.g.
     a job resumed after the platform already holds part of the post)."""
 
-    async def save(self, checkpoint: Mapping[str, Any], *, status: JobStatus | None = None) -> None:
+    async def save(self, checkpoint: Mapping[str, Any], *, status: JobStatus | None = None,
+                   durable: bool = True) -> None:
         """Durably store ``checkpoint`` (and the job's status) before acting on it.
+
+        ``durable=False`` is for a save a power cut may lose without harm, because the run it
+        would resume redoes or re-asks that step (progress within an upload the platform can be
+        asked about, a status after the platform holds the post): it is stored and visible at
+        once but not waited to the disk; the job's next durable write takes it to the disk too.
+        A crash of the process loses neither kind. Keep the default for anything a later run
+        needs to avoid posting twice (an id the platform returned, an intent saved before a call
+        that creates something).
 
         Raises :class:`~crosspost.core.errors.Cancelled` when the job was cancelled or another
         worker took it over (lease lost), so the caller stops at once.

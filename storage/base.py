@@ -243,11 +243,16 @@ class Storage(Protocol):
 
     async def save_checkpoint(self, lease: Lease, checkpoint: Mapping[str, Any], *,
                               status: JobStatus | None, now: datetime, lease_until: datetime,
-                              event: NewEvent | None = None, publish_id: str | None = None) -> bool:
+                              event: NewEvent | None = None, publish_id: str | None = None,
+                              durable: bool = True) -> bool:
         """Store the checkpoint (and a running status), extending the lease. False, writing
         nothing, when the lease was lost *or the job's cancellation was requested*. A
         ``publish_id`` (the platform's id of the publish in flight) is stored in the job's
-        column, so :meth:`find_job_by_publish_id` finds the job while it is still processing."""
+        column, so :meth:`find_job_by_publish_id` finds the job while it is still processing.
+
+        ``durable=False`` (a save the platform can redo: ``JobContext.save``) lets a backend
+        return before the commit is on the disk; it is committed and visible at once, and a later
+        durable write of the same database takes it to the disk with it."""
         ...
 
     async def release_job(self, lease: Lease, *, status: JobStatus, run_at: datetime, attempts: int,

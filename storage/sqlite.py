@@ -284,7 +284,7 @@ class SqliteStorage(SqliteShared, SqliteMetrics):
         return {"job_id": lease.job_id, "owner": lease.owner, "token": lease.token}
 
     async def _fenced(self, sql: str, lease: Lease, values: Mapping[str, Any], event: NewEvent | None,
-                      now: datetime) -> bool:
+                      now: datetime, *, durable: bool = True) -> bool:
         params = {**self._fence(lease), **values}
 
         def work(db: sqlite3.Connection) -> int:
@@ -292,7 +292,7 @@ class SqliteStorage(SqliteShared, SqliteMetrics):
             if changed:
                 log_event(db, event, now)
             return changed
-        return await self._write(work) > 0
+        return await self._write(work, durable=durable) > 0
 
     async def extend_lease(self, lease: Lease, *, until: datetime) -> bool:
         params = {**self._fence(lease), "until": ts(until)}
@@ -302,7 +302,8 @@ class SqliteStorage(SqliteShared, SqliteMetrics):
 
     async def save_checkpoint(self, lease: Lease, checkpoint: Mapping[str, Any], *,
                               status: JobStatus | None, now: datetime, lease_until: datetime,
-                              event: NewEvent | None = None, publish_id: str | None = None) -> bool:
+                              event: NewEvent | None = None, publish_id: str | None = None,
+                              durable: bool = True) -> bool:
         if status is not None and status not in RUNNING:
             raise ValueError(f"a checkpoint may set a running status only, not {status.value!r}")
         return await self._fenced(
@@ -310,7 +311,8 @@ class SqliteStorage(SqliteShared, SqliteMetrics):
                     publish_id = COALESCE(:publish_id, publish_id), lease_until = :until, updated_at = :now
                 WHERE {_FENCE} AND cancel_requested = 0""",
             lease, {"checkpoint": dumps(dict(checkpoint)), "status": status.value if status else None,
-                    "publish_id": publish_id, "until": ts(lease_until), "now": ts(now)}, event, now)
+                    "publish_id": publish_id, "until": ts(lease_until), "now": ts(now)}, event, now,
+            durable=durable)
 
     async def release_job(self, lease: Lease, *, status: JobStatus, run_at: datetime, attempts: int,
                           now: datetime, error: ErrorInfo | None = None, blocked_on: str | None = None,

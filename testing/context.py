@@ -48,6 +48,8 @@ class SavedCheckpoint:
 
     checkpoint: Mapping[str, Any]
     status: JobStatus | None
+    durable: bool = True
+    """False: a power cut could have lost it (``JobContext.save``)."""
 
 
 class MemoryRateGate:
@@ -190,7 +192,14 @@ class FakeJobContext:
         """The statuses reported through ``save``, in order."""
         return [s.status for s in self.saves if s.status is not None]
 
-    async def save(self, checkpoint: Mapping[str, Any], *, status: JobStatus | None = None) -> None:
+    @property
+    def durable_checkpoint(self) -> Mapping[str, Any]:
+        """The checkpoint a power cut now would leave: the last durable save's (later saves made
+        with ``durable=False`` may be gone). Resume from it to prove they were safe to lose."""
+        return next((s.checkpoint for s in reversed(self.saves) if s.durable), {})
+
+    async def save(self, checkpoint: Mapping[str, Any], *, status: JobStatus | None = None,
+                   durable: bool = True) -> None:
         index = self._save_calls
         self._save_calls += 1
         stored = _json_ready(checkpoint)
@@ -198,7 +207,7 @@ class FakeJobContext:
             self.on_save(index, stored)
         if self.cancel_at_save is not None and index >= self.cancel_at_save:
             raise Cancelled(f"job {self.job_id} was cancelled")
-        self.saves.append(SavedCheckpoint(checkpoint=stored, status=status))
+        self.saves.append(SavedCheckpoint(checkpoint=stored, status=status, durable=durable))
         self.checkpoint = stored
 
     def progress(self, done: int, total: int) -> None:
@@ -228,6 +237,11 @@ class FakeJobContext:
         }
         arguments.update(changes)
         return FakeJobContext(**arguments)
+
+    def after_power_cut(self, **changes: Any) -> FakeJobContext:
+        """:meth:`next_attempt` from :attr:`durable_checkpoint`: what the next run would find had
+        the machine lost power now (saves made with ``durable=False`` since then are gone)."""
+        return self.next_attempt(**{"checkpoint": self.durable_checkpoint, **changes})
 
 
 def _json_ready(checkpoint: Mapping[str, Any]) -> dict[str, Any]:

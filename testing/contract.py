@@ -57,6 +57,7 @@ from crosspost.testing.contract_run import (
     error_mismatch,
     fields,
     resume_after_fault,
+    resume_after_power_cut,
 )
 
 __all__ = ["CONTRACT_SECRET", "DEFAULT_ERROR_CASES", "ContractFake", "ContractRun", "ErrorCase", "InvalidCase",
@@ -231,6 +232,15 @@ class PlatformContract:
                 label = f"request {k} {'answered, answer lost' if lost else 'refused'} with 503"
                 async with contract.scenario() as sc:
                     failures.extend(await resume_after_fault(contract, sc, k, lost, label))
+        assert not failures, "\n".join(failures)
+
+    async def test_publish_resumes_after_a_power_cut_at_any_save_without_posting_twice(
+            self, contract: ContractRun) -> None:
+        clean, _ = await contract.publish_once()
+        failures: list[str] = []
+        for index in [*range(len(clean.saves)), None]:
+            async with contract.scenario() as sc:
+                failures.extend(await resume_after_power_cut(contract, sc, index))
         assert not failures, "\n".join(failures)
 
     async def test_plan_sends_nothing_that_publishes(self, contract: ContractRun) -> None:

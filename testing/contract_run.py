@@ -180,13 +180,47 @@ async def resume_after_fault(contract: ContractRun, sc: Scenario, k: int, lost: 
     except Exception as exc:
         return [f"{label}: first attempt raised {exc!r}, expected TransientError"]
     faults.heal()
+    return await _one_post_after(contract, sc, ctx.next_attempt(), label)
+
+
+async def _one_post_after(contract: ContractRun, sc: Scenario, ctx: FakeJobContext, label: str, *,
+                          uncertain_ok: bool = False) -> list[str]:
+    """Run the job again in ``ctx``: it must end published (or in the inbox) with exactly one post
+    (``uncertain_ok``: or park itself with ``UncertainOutcome``, posting nothing more)."""
     try:
-        outcome = await contract.platform.publish(contract.post, ctx.next_attempt())
+        outcome = await contract.platform.publish(contract.post, ctx)
+    except UncertainOutcome:
+        if uncertain_ok and sc.fake.posts_created() <= 1:
+            return []
+        return [f"{label}: the next run raised UncertainOutcome"]
     except Exception as exc:
-        return [f"{label}: the next attempt raised {exc!r}"]
+        return [f"{label}: the next run raised {exc!r}"]
     problems = []
     if outcome.status not in (JobStatus.PUBLISHED, JobStatus.INBOX):
-        problems.append(f"{label}: the next attempt ended {outcome.status}")
+        problems.append(f"{label}: the next run ended {outcome.status}")
     if sc.fake.posts_created() != 1:
-        problems.append(f"{label}: {sc.fake.posts_created()} posts exist after the retry, expected 1")
+        problems.append(f"{label}: {sc.fake.posts_created()} posts exist after the next run, expected 1")
     return problems
+
+
+class PowerCut(Exception):
+    """Stands for the machine losing power at a save (raised from ``on_save``, so it is not stored)."""
+
+
+async def resume_after_power_cut(contract: ContractRun, sc: Scenario, index: int | None) -> list[str]:
+    """Cut the power at save ``index`` (None: after publish returned, before the engine's final
+    write), then run the job again from what a power cut leaves: the last *durable* save."""
+    label = f"power cut at save {index}" if index is not None else "power cut after publish returned"
+
+    def cut(i: int, _: Mapping[str, Any]) -> None:
+        if i == index:
+            raise PowerCut(label)
+
+    ctx = sc.context(on_save=cut)
+    try:
+        await contract.platform.publish(contract.post, ctx)
+    except PowerCut:
+        pass
+    except Exception as exc:
+        return [f"{label}: the first run raised {exc!r}"]
+    return await _one_post_after(contract, sc, ctx.after_power_cut(), label, uncertain_ok=True)

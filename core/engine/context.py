@@ -64,7 +64,8 @@ class BaseContext(abc.ABC):
         return await self._rt.hooks.host_media(path, self.target, self.settings)
 
     @abc.abstractmethod
-    async def save(self, checkpoint: Mapping[str, Any], *, status: JobStatus | None = None) -> None: ...
+    async def save(self, checkpoint: Mapping[str, Any], *, status: JobStatus | None = None,
+                   durable: bool = True) -> None: ...
 
     @abc.abstractmethod
     def progress(self, done: int, total: int) -> None: ...
@@ -78,7 +79,8 @@ class ValidationContext(BaseContext):
                  checkpoint: Mapping[str, Any] | None = None) -> None:
         super().__init__(rt, job_id=job_id, target=target, account=account, checkpoint=checkpoint or {})
 
-    async def save(self, checkpoint: Mapping[str, Any], *, status: JobStatus | None = None) -> None:
+    async def save(self, checkpoint: Mapping[str, Any], *, status: JobStatus | None = None,
+                   durable: bool = True) -> None:
         """Nothing is stored before the post is: keep the checkpoint in memory only."""
         self.checkpoint = dict(checkpoint)
 
@@ -105,7 +107,8 @@ class RunContext(BaseContext):
         own step, e.g. VALIDATING -> UPLOADING, batched with the platform's first write)."""
         self.warnings.extend(job.warnings)  # kept from submission (validation, schedule notes)
 
-    async def save(self, checkpoint: Mapping[str, Any], *, status: JobStatus | None = None) -> None:
+    async def save(self, checkpoint: Mapping[str, Any], *, status: JobStatus | None = None,
+                   durable: bool = True) -> None:
         if status is None:
             status = self.next_status
         self.next_status = None
@@ -120,7 +123,7 @@ class RunContext(BaseContext):
         saved = await self._rt.storage.save_checkpoint(
             self.lease, stored, status=status, now=now,
             lease_until=now + timedelta(seconds=self._rt.timing.lease), event=event,
-            publish_id=_publish_id(checkpoint))
+            publish_id=_publish_id(checkpoint), durable=durable)
         if not saved:
             raise Cancelled(f"job {self.job_id} ({self.target}) was cancelled or taken over by another worker")
         self.checkpoint = dict(checkpoint)

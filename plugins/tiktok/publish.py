@@ -143,10 +143,11 @@ class PublishRun:
         self.warnings: list[str] = []
         self.inits_this_run = 0
 
-    async def save(self, status: JobStatus | None = None, **changes: Any) -> None:
-        """Record ``changes`` durably before acting on them."""
+    async def save(self, status: JobStatus | None = None, *, durable: bool = True, **changes: Any) -> None:
+        """Record ``changes`` before acting on them; durably unless a later run redoes or re-asks
+        the step (``JobContext.save``)."""
         self.cp.update(changes)
-        await self.ctx.save(self.cp, status=status)
+        await self.ctx.save(self.cp, status=status, durable=durable)
 
     def now(self) -> datetime:
         return self.ctx.clock.now()
@@ -261,7 +262,10 @@ class PublishRun:
         self.inits_this_run += 1
         for key in ("publish_id", "upload_url", "upload_expires_at", "next_chunk", "processing_since"):
             self.cp.pop(key, None)
-        await self.save(JobStatus.UPLOADING, phase="init_sent", route=route)
+        # A file upload's init posts nothing until every chunk is sent, and the answer's save
+        # below is durable before the first chunk: if a power cut loses this intent, the next
+        # run's fresh init is safe. A pull or photo init may post by itself: its intent must last.
+        await self.save(JobStatus.UPLOADING, phase="init_sent", route=route, durable=route != "file")
         try:
             result = await self.client.init(request, pull_from_url=route != "file")
         except UncertainOutcome:
@@ -311,7 +315,10 @@ class PublishRun:
             start = 0
         for key in ("upload_url", "upload_expires_at", "next_chunk"):
             self.cp.pop(key, None)  # the upload token is of no further use; keep it out of storage
-        await self.save(JobStatus.PROCESSING, phase="processing", processing_since=self.now().isoformat())
+        # Not durable: without it a run resumes "uploading" with the publish_id, asks TikTok what
+        # it holds (every byte) and polls; the job's final write takes it to the disk anyway.
+        await self.save(JobStatus.PROCESSING, durable=False, phase="processing",
+                        processing_since=self.now().isoformat())
 
     async def _chunk_acked(self, index: int) -> None:
         if index + 1 >= int(self.cp["total_chunk_count"]):
@@ -319,7 +326,8 @@ class PublishRun:
             # between resumes at this chunk, and a resumed upload asks TikTok what it holds first.
             self.cp["next_chunk"] = index + 1
             return
-        await self.save(JobStatus.UPLOADING, next_chunk=index + 1)
+        # Not durable: a resumed upload asks TikTok what it holds before sending anything.
+        await self.save(JobStatus.UPLOADING, durable=False, next_chunk=index + 1)
 
     def _url_expired(self) -> bool:
         expires = self.cp.get("upload_expires_at")

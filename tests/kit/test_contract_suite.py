@@ -71,6 +71,7 @@ class MiniPlatform(Platform):
         if self.defect == "logs_the_token":
             ctx.log.debug("publishing with token %s", token)
         forgets = self.defect == "forgets_its_checkpoint"
+        lazy = self.defect == "saves_the_id_lazily_without_a_key"
         post_id = None if forgets else ctx.checkpoint.get("post_id")
         if post_id is None:
             try:
@@ -78,9 +79,9 @@ class MiniPlatform(Platform):
             except Cancelled:
                 if self.defect != "ignores_cancellation":
                     raise
-            body = await self._call(ctx, token, "POST", "/posts", key=None if forgets else ctx.job_id)
+            body = await self._call(ctx, token, "POST", "/posts", key=None if forgets or lazy else ctx.job_id)
             post_id = body["id"]
-            await ctx.save({"post_id": post_id}, status=JobStatus.PROCESSING)
+            await ctx.save({"post_id": post_id}, status=JobStatus.PROCESSING, durable=not lazy)
         await self._call(ctx, token, "GET", f"/posts/{post_id}")
         return Outcome(status=JobStatus.PUBLISHED, publish_id=post_id)
 
@@ -207,7 +208,9 @@ async def test_a_platform_keeping_the_contract_passes_every_clause(
     ("logs_the_token", "test_secrets_never_leak", "the log: "),
     ("ignores_cancellation", "test_cancelled_save_stops_publish", "sent after the cancelled save"),
     ("forgets_its_checkpoint", "test_publish_resumes_after_a_transient_failure_without_posting_twice",
-     "2 posts exist after the retry"),
+     "2 posts exist after the next run"),
+    ("saves_the_id_lazily_without_a_key", "test_publish_resumes_after_a_power_cut_at_any_save_without_posting_twice",
+     "power cut after publish returned: 2 posts exist"),
 ])
 async def test_each_defect_fails_the_clause_written_for_it(
         defect: str, clause: str, reported: str, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:

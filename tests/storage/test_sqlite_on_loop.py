@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from crosspost.core.models import JobStatus, Post, Target
 from crosspost.storage import sqlite_sync
-from crosspost.storage.base import NewEvent
+from crosspost.storage.base import NewEvent, NewJob, NewPost
 from crosspost.storage.sqlite import SqliteStorage, connect
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -138,6 +139,26 @@ async def test_rate_windows_claims_and_leases_are_not_flushed_by_themselves(
         assert other.execute("SELECT COUNT(*) FROM rate_events").fetchone()[0] == 1, "committed: others see it"
     await storage.add_event(event("durable"), now=T0)
     assert len(flushed) == 1, "the next durable write's flush covers them (the WAL is written in order)"
+
+
+async def test_a_checkpoint_saved_as_not_durable_waits_for_no_flush(
+        storage: SqliteStorage, flushed: list[int]) -> None:
+    target = Target(platform="fake", account="main")
+    await storage.insert_post(NewPost(id="p1", post=Post(content="hi", targets=[target]), created_at=T0,
+                                      jobs=(NewJob(id="j1", target=target, status=JobStatus.QUEUED, run_at=T0),)))
+    job = await storage.claim_job("w", now=T0, lease_until=T0 + timedelta(minutes=1))
+    assert job is not None
+    assert job.lease is not None
+    flushed.clear()
+    until = T0 + timedelta(minutes=1)
+    assert await storage.save_checkpoint(job.lease, {"next_chunk": 1}, status=None, now=T0, lease_until=until,
+                                         durable=False)
+    await asyncio.sleep(0)
+    assert flushed == [], "committed, not waited to the disk"
+    with sqlite3.connect(storage.path) as other:
+        assert other.execute("SELECT COUNT(*) FROM jobs WHERE checkpoint LIKE '%next_chunk%'").fetchone()[0] == 1
+    assert await storage.save_checkpoint(job.lease, {"next_chunk": 2}, status=None, now=T0, lease_until=until)
+    assert len(flushed) == 1, "a durable save is flushed (taking the earlier one with it)"
 
 
 async def test_a_settle_is_committed_without_anyone_waiting(storage: SqliteStorage) -> None:

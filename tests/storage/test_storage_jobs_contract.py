@@ -111,6 +111,16 @@ async def test_expired_lease_is_claimable_again_with_a_new_fencing_token(storage
     assert again.checkpoint == {"chunk": 3}
 
 
+async def test_a_save_that_need_not_be_durable_is_stored_like_any_other(storage: Storage) -> None:
+    await storage.insert_post(new_post("p1"))
+    job = await claim(storage)
+    assert await storage.save_checkpoint(lease_of(job), {"next_chunk": 4}, status=JobStatus.UPLOADING, now=T0,
+                                         lease_until=T0 + LEASE, durable=False)
+    stored = await storage.get_job(job.id)
+    assert stored is not None
+    assert (stored.checkpoint, stored.status) == ({"next_chunk": 4}, JobStatus.UPLOADING)
+
+
 async def test_a_heartbeat_pushes_the_lease_end_out(storage: Storage) -> None:
     await storage.insert_post(new_post("p1"))
     lease = lease_of(await claim(storage))

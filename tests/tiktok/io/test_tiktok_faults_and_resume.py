@@ -281,3 +281,35 @@ async def test_processing_resumes_polling_without_a_new_init(
 
     assert outcome.status is JobStatus.PUBLISHED
     assert routes(state, "video_init") == [200]
+
+
+@pytest.mark.parametrize("cut_before_save", [1, 2, 8, 14, None])
+async def test_a_power_cut_loses_only_saves_the_next_run_redoes(
+    platform: TikTokPlatform, make_ctx: Callable[..., FakeJobContext], state: EmulatorState,
+    video: Callable[..., Path], cut_before_save: int | None,
+) -> None:
+    """Saves made with ``durable=False`` (the intent before a file init, chunk progress, the
+    "processing" step) may vanish in a power cut; resuming from the last durable one must still
+    publish the video exactly once. ``None``: the cut comes after the run, before the engine's
+    final write."""
+    clip = video("mp4", 70_000_000)  # 13 chunks: saves 0 init_sent, 1 uploading, 2-13 chunks, 14 processing
+    def on_save(index: int, checkpoint: Mapping[str, Any]) -> None:
+        if index == cut_before_save:
+            raise Crash(f"power cut before save {index}")
+
+    ctx = make_ctx(env=SMALL_CHUNKS, on_save=on_save)
+    if cut_before_save is None:
+        assert (await platform.publish(video_post(clip), ctx)).status is JobStatus.PUBLISHED
+    else:
+        with pytest.raises(Crash):
+            await platform.publish(video_post(clip), ctx)
+    assert [s.durable for s in ctx.saves] == ([False, True] + [False] * 13)[:len(ctx.saves)]
+
+    outcome = await platform.publish(video_post(clip), ctx.after_power_cut())
+
+    assert outcome.status is JobStatus.PUBLISHED
+    whole = [p for p in state.published if p.media_complete]  # TikTok publishes each of these
+    assert len(whole) == 1, "published once"
+    assert whole[0].sha256 == sha256_of(clip)
+    inits = routes(state, "video_init")
+    assert inits == ([200, 200] if cut_before_save == 1 else [200]), "a new init only before any byte was sent"
