@@ -362,21 +362,36 @@ def _fill_rate(key: str, limit: int, now_us: int, db: sqlite3.Connection) -> Non
 
 
 def _acquire_rate(key: str, limit: int, now_us: int, window_us: int, db: sqlite3.Connection) -> float:
-    """One rate-window check (and, when there is room, the recorded call), in the transaction."""
+    """One rate-window check (and, when there is room, the recorded call), in the transaction.
+
+    Usually two statements: one look at the key's rows (latest call, calls in the window, rows
+    in all) and the insert. Rows that left the window are deleted only once as many have piled
+    up as the window holds, so a key keeps at most twice its limit and a busy key does not pay
+    a delete with every call."""
+    latest, in_window, stored = _rate_counts(db, key, now_us - window_us)
     # A caller whose "now" is behind the latest recorded call (it read the clock, then waited
     # for the lock) counts as calling at that latest instant: recorded times stay in order,
     # which the window count relies on.
-    latest = one(db, "SELECT MAX(at) FROM rate_events WHERE key = ?", (key,))
-    at = max(now_us, latest[0] if latest and latest[0] is not None else now_us)
-    db.execute("DELETE FROM rate_events WHERE key = ? AND at <= ?", (key, at - window_us))
-    row = one(db, "SELECT COUNT(*) FROM rate_events WHERE key = ?", (key,))
-    count = row[0] if row else 0
-    if count < limit:
+    at = max(now_us, latest if latest is not None else now_us)
+    cut = at - window_us
+    if at != now_us:
+        _, in_window, stored = _rate_counts(db, key, cut)
+    if stored - in_window >= limit:
+        db.execute("DELETE FROM rate_events WHERE key = ? AND at <= ?", (key, cut))
+    if in_window < limit:
         db.execute("INSERT INTO rate_events (key, at) VALUES (?, ?)", (key, at))
         return 0.0
     # The slot frees when the call that keeps the window full leaves it.
-    oldest = one(db, "SELECT at FROM rate_events WHERE key = ? ORDER BY at LIMIT 1 OFFSET ?",
-                 (key, count - limit))
+    oldest = one(db, "SELECT at FROM rate_events WHERE key = ? AND at > ? ORDER BY at LIMIT 1 OFFSET ?",
+                 (key, cut, in_window - limit))
     assert oldest is not None
     wait_us: int = oldest[0] + window_us - now_us
     return max(wait_us / 1_000_000, 1e-6)
+
+
+def _rate_counts(db: sqlite3.Connection, key: str, cut_us: int) -> tuple[int | None, int, int]:
+    """``key``'s latest recorded call, its calls after ``cut_us``, and its rows in all."""
+    row = one(db, "SELECT MAX(at), COUNT(CASE WHEN at > ? THEN 1 END), COUNT(*) FROM rate_events WHERE key = ?",
+              (cut_us, key))
+    assert row is not None  # an aggregate always answers one row
+    return row[0], int(row[1]), int(row[2])

@@ -52,6 +52,44 @@ class _NeedsLogin(Exception):
     """The job's account was already flagged before the job started."""
 
 
+class Heartbeat:
+    """Renews a running job's lease every ``timing.heartbeat`` seconds until :meth:`stop`.
+
+    A timer, not a task per job: most jobs end before their first beat, and then a job costs one
+    timer handle, not a task to create, cancel and wait for. The cadence is the wall clock's on
+    purpose (an injected fake clock must not be advanced by a background loop); the lease end is
+    computed on the injected clock either way.
+    """
+
+    def __init__(self, rt: Runtime, lease: Lease) -> None:
+        self._rt = rt
+        self._lease = lease
+        self._loop = asyncio.get_running_loop()
+        self._timer: asyncio.TimerHandle | None = self._loop.call_later(rt.timing.heartbeat, self._beat)
+        self._renewing: asyncio.Task[None] | None = None
+
+    def _beat(self) -> None:
+        self._timer = None
+        self._renewing = self._loop.create_task(self._renew())
+
+    async def _renew(self) -> None:
+        until = self._rt.clock.now() + timedelta(seconds=self._rt.timing.lease)
+        if await self._rt.storage.extend_lease(self._lease, until=until):
+            self._timer = self._loop.call_later(self._rt.timing.heartbeat, self._beat)
+        else:
+            log.warning("lost the lease on job %s; it stops at its next save", self._lease.job_id)
+
+    async def stop(self) -> None:
+        """No more beats; a renewal in flight is cancelled (its error, if it failed, is raised)."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self._renewing is not None:
+            self._renewing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._renewing
+
+
 class JobRunner:
     """Runs claimed jobs; one instance serves every job of a worker."""
 
@@ -66,27 +104,15 @@ class JobRunner:
         worker resumes it.
         """
         assert job.lease is not None
-        heartbeat = asyncio.create_task(self._heartbeat(job.lease))
+        heartbeat = Heartbeat(self._rt, job.lease)
         try:
             await self._run(job)
         except asyncio.CancelledError:
             await asyncio.shield(self._release_on_shutdown(job))
             raise
         finally:
-            heartbeat.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await heartbeat
+            await heartbeat.stop()
             self._rt.changes.notify()
-
-    async def _heartbeat(self, lease: Lease) -> None:
-        # Wall-clock cadence on purpose: an injected fake clock must not be advanced by a
-        # background loop, and the lease end is computed on the injected clock either way.
-        while True:
-            await asyncio.sleep(self._rt.timing.heartbeat)
-            until = self._rt.clock.now() + timedelta(seconds=self._rt.timing.lease)
-            if not await self._rt.storage.extend_lease(lease, until=until):
-                log.warning("lost the lease on job %s; it stops at its next save", lease.job_id)
-                return
 
     async def _run(self, job: JobRow) -> None:
         rt = self._rt

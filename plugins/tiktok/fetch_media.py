@@ -52,7 +52,10 @@ async def remove_work_dir(ctx: JobContext, media: Sequence[Media]) -> None:
 
 
 async def probe_local(media: Sequence[Media]) -> list[MediaInfo | None]:
-    """What each local file holds; ``None`` for remote items (not fetched to validate)."""
+    """What each local file holds; ``None`` for remote items (not fetched to validate). Several
+    files are probed at once; a single one (a video post) without a task around it."""
+    if len(media) == 1:
+        return [await _probe(media[0])]
     return list(await asyncio.gather(*(_probe(m) for m in media)))
 
 

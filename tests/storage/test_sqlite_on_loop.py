@@ -161,6 +161,26 @@ async def test_a_checkpoint_saved_as_not_durable_waits_for_no_flush(
     assert len(flushed) == 1, "a durable save is flushed (taking the earlier one with it)"
 
 
+async def test_a_rate_window_counts_only_its_own_calls_while_old_rows_wait_to_be_deleted(
+        storage: SqliteStorage) -> None:
+    def at(seconds: float) -> datetime:
+        return T0 + timedelta(seconds=seconds)
+
+    def rows() -> int:
+        with sqlite3.connect(storage.path) as other:
+            return int(other.execute("SELECT COUNT(*) FROM rate_events").fetchone()[0])
+
+    for second in (0, 1, 100, 101, 102):
+        assert await storage.try_acquire_rate("k", limit=3, window=60, now=at(second)) == 0.0
+    assert rows() == 5, "two calls left the window; fewer than the limit, so not deleted yet"
+    assert await storage.try_acquire_rate("k", limit=3, window=60, now=at(103)) == 57.0, \
+        "full: the call at 100 s leaves the window at 160 s"
+    for second in range(200, 2000, 7):
+        await storage.try_acquire_rate("k", limit=3, window=60, now=at(second))
+        assert rows() <= 6, "a key keeps at most twice its limit"
+    assert await storage.rate_usage("k", window=60, now=at(2000)) == 3
+
+
 async def test_a_settle_is_committed_without_anyone_waiting(storage: SqliteStorage) -> None:
     await storage.try_acquire_rate("k", limit=5, window=60, now=T0)
     later = T0 + timedelta(seconds=10)
