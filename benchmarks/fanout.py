@@ -98,10 +98,99 @@ async def statuses(info: dict[str, Any], args: argparse.Namespace, workdir: Path
     return found
 
 
+async def drain_minimal(info: dict[str, Any], args: argparse.Namespace, video: Path) -> None:
+    """The reference: a minimal aiohttp client publishing the same TikTok posts against a fresh
+    emulator, pacing inits as crosspost does (6 per token per 60 s + crosspost's 3 s margin, on
+    the same scaled clock) and as many posts in flight (``--concurrency``). No storage, no
+    validation, no retries: what any client needs, so the drain it reaches is the bound a
+    machine can give, beside the one TikTok's limits give. Prints its drain wall time."""
+    import bisect
+    import collections
+
+    import aiohttp
+
+    from crosspost.plugins.tiktok.client import INIT_LIMIT
+
+    clock, window = ScaledClock(args.speed), INIT_LIMIT.paced_window
+    base, creators = info["base_url"], info["creators"]
+    data = await asyncio.to_thread(video.read_bytes)
+    size = len(data)
+    sent: dict[str, list[float]] = collections.defaultdict(list)
+    gate = asyncio.Semaphore(args.concurrency)
+
+    async def call(http: aiohttp.ClientSession, token: str, path: str, body: Any) -> dict[str, Any]:
+        async with http.post(base + path, json=body, headers={"Authorization": f"Bearer {token}"}) as resp:
+            answer: dict[str, Any] = await resp.json()
+        if answer["error"]["code"] != "ok":
+            raise RuntimeError(f"{path}: {answer['error']['code']}")
+        return dict(answer.get("data") or {})
+
+    async def init_slot(token: str) -> float:
+        """Wait until one more init fits the token's sliding window, record it, return its time."""
+        times = sent[token]
+        while True:
+            now = clock.monotonic()
+            while times and times[0] <= now - window:
+                times.pop(0)
+            if len(times) < INIT_LIMIT.limit:
+                times.append(now)
+                return now
+            await clock.sleep(times[0] + window - now)
+
+    def answered(token: str, at: float) -> None:
+        """The init recorded at ``at`` counts from its answer on (as crosspost's settle does)."""
+        times = sent[token]
+        times.remove(at)
+        bisect.insort(times, clock.monotonic())
+
+    async def publish(http: aiohttp.ClientSession, i: int) -> None:
+        token = creators[i % len(creators)]["access_token"]
+        async with gate:
+            admitted = await init_slot(token)
+            try:
+                init = await call(http, token, "/v2/post/publish/video/init/", {
+                    "post_info": {"title": f"Fan-out {i}", "privacy_level": "SELF_ONLY", "disable_comment": False,
+                                  "disable_duet": True, "disable_stitch": True},
+                    "source_info": {"source": "FILE_UPLOAD", "video_size": size, "chunk_size": size,
+                                    "total_chunk_count": 1}})
+            finally:
+                answered(token, admitted)
+            headers = {"Content-Type": "video/mp4", "Content-Range": f"bytes 0-{size - 1}/{size}"}
+            async with http.put(init["upload_url"], data=data, headers=headers) as resp:
+                await resp.read()
+            while (await call(http, token, "/v2/post/publish/status/fetch/",
+                              {"publish_id": init["publish_id"]})).get("status") != "PUBLISH_COMPLETE":
+                await clock.sleep(1.0)
+
+    started = time.perf_counter()
+    async with aiohttp.ClientSession() as http:
+        for creator in creators:
+            await call(http, creator["access_token"], "/v2/post/publish/creator_info/query/", None)
+        await asyncio.gather(*(publish(http, i) for i in range(args.posts_per_account * len(creators))))
+    print(json.dumps({"drain_wall_s": time.perf_counter() - started}))
+
+
 def child_args(args: argparse.Namespace, info_file: Path, video: Path, workdir: Path, role: str) -> list[str]:
     return [sys.executable, __file__, "--role", role, "--emulator-info", str(info_file), "--video", str(video),
             "--workdir", str(workdir), "--db", args.db, "--speed", str(args.speed),
             "--posts-per-account", str(args.posts_per_account), "--concurrency", str(args.concurrency)]
+
+
+def minimal_drain(args: argparse.Namespace, video: Path, folder: Path) -> tuple[float, float]:
+    """The minimal client's drain wall time and the emulator's CPU seconds, on a fresh emulator."""
+    with EmulatorProcess(args.accounts, rate_limits=True, speed=args.speed) as emulator:
+        info_file = folder / "emulator-minimal.json"
+        info_file.write_text(json.dumps(emulator.info))
+        done = subprocess.run(child_args(args, info_file, video, folder, "minimal"),
+                              capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"the minimal client failed: {done.stderr.strip()[-800:]}")
+    return float(json.loads(done.stdout.strip().splitlines()[-1])["drain_wall_s"]), _serving_cpu(emulator.final)
+
+
+def _serving_cpu(final: dict[str, Any]) -> float:
+    """The emulator process's CPU seconds while serving (after it was ready)."""
+    return float(final.get("cpu_s", 0.0)) - float(final.get("ready_cpu_s", 0.0))
 
 
 def main() -> None:
@@ -115,7 +204,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--concurrency", type=int, default=64, help="concurrent jobs per worker")
     parser.add_argument("--db", help="SQLite path or postgresql:// URL (default: a fresh SQLite file)")
-    parser.add_argument("--role", choices=("submit", "drain"), help=argparse.SUPPRESS)
+    parser.add_argument("--no-reference", action="store_true",
+                        help="skip the minimal client's run on the same posts (the machine's bound)")
+    parser.add_argument("--role", choices=("submit", "drain", "minimal"), help=argparse.SUPPRESS)
     parser.add_argument("--emulator-info", help=argparse.SUPPRESS)
     parser.add_argument("--video", help=argparse.SUPPRESS)
     parser.add_argument("--workdir", help=argparse.SUPPRESS)
@@ -123,9 +214,10 @@ def main() -> None:
     if args.role:
         args.key = os.environ["FANOUT_SECRET_KEY"]  # from the parent: never on a command line
         info = json.loads(Path(args.emulator_info).read_text())
-        job = submit_all(info, args, Path(args.video), Path(args.workdir)) if args.role == "submit" else \
-            drain(info, args, Path(args.workdir))
-        asyncio.run(job)
+        jobs = {"submit": lambda: submit_all(info, args, Path(args.video), Path(args.workdir)),
+                "drain": lambda: drain(info, args, Path(args.workdir)),
+                "minimal": lambda: drain_minimal(info, args, Path(args.video))}
+        asyncio.run(jobs[args.role]())
         return
     if args.quick:
         args.accounts, args.posts_per_account, args.speed = 20, 8, 120.0
@@ -152,6 +244,7 @@ def main() -> None:
             final = asyncio.run(statuses(emulator.info, args, folder))
         if any(codes):
             raise RuntimeError(f"a worker failed: exit codes {codes}")
+        reference = None if args.no_reference or args.mastodon_accounts else minimal_drain(args, video, folder)
     routes = emulator.final.get("routes", {})
     refused = sum(n for route, n in routes.items() if route.endswith(" 429"))
     posts = (args.accounts + args.mastodon_accounts) * args.posts_per_account
@@ -161,11 +254,17 @@ def main() -> None:
     common = {"accounts": args.accounts, "mastodon_accounts": args.mastodon_accounts, "posts": posts,
               "workers": args.workers, "speed": args.speed,
               "backend": "postgresql" if args.db.startswith("postgres") else "sqlite", "statuses": final}
-    emit(NAME, "drain_wall_s", wall, "s", bound_s=bound, **common)
+    emit(NAME, "drain_wall_s", wall, "s", bound_s=bound, emulator_cpu_s=_serving_cpu(emulator.final), **common)
     emit(NAME, "drain_vs_bound", wall / bound if bound else None, "ratio", target=1.1,
          within_target=bool(bound) and wall / bound <= 1.1, **common,
          **({} if bound else {"note": "one window holds every account's posts: no bound to compare with"}))
     emit(NAME, "posts_per_s", posts / wall, "posts/s", **common)
+    if reference is not None:
+        emit(NAME, "minimal_drain_wall_s", reference[0], "s", bound_s=bound, emulator_cpu_s=reference[1], **common,
+             note="a minimal aiohttp client, same posts, pacing and concurrency, fresh emulator")
+        emit(NAME, "drain_vs_minimal", wall / reference[0], "ratio", **common,
+             minimal_vs_bound=reference[0] / bound if bound else None,
+             note="crosspost's drain over the minimal client's: what the engine adds beyond what the machine allows")
     emit(NAME, "rate_limited_answers", refused, "answers", routes=routes, **common,
          note="HTTP 429 answers from the emulator (TikTok's rate_limit_exceeded): 0 expected")
     if args.mastodon_accounts:

@@ -171,6 +171,18 @@ def test_fanout_drains_every_post_within_tiktoks_limits_and_prints_the_bound() -
     assert {"drain_vs_bound", "posts_per_s"} <= figures.keys()
 
 
+def test_fanout_measures_a_minimal_client_on_the_same_posts_as_the_machines_bound() -> None:
+    figures = by_name(run_script("fanout.py", "--quick"), "fanout")
+    [drain] = figures["drain_wall_s"]
+    [reference] = figures["minimal_drain_wall_s"]
+    [ratio] = figures["drain_vs_minimal"]
+    assert drain["statuses"] == {"published": 20 * 8}
+    assert reference["value"] > 0
+    assert reference["emulator_cpu_s"] > 0
+    assert ratio["value"] == pytest.approx(drain["value"] / reference["value"], rel=5e-3)
+    assert ratio["minimal_vs_bound"] == pytest.approx(reference["value"] / reference["bound_s"], rel=5e-3)
+
+
 def test_storage_claims_prints_each_backend_beside_its_minimal_queue_and_the_ratio() -> None:
     figures = by_name(run_script("storage_claims.py", "--quick", "--hub", "--postgres", ""), "storage_claims")
     for workers in (1, 4):
