@@ -39,8 +39,12 @@ def dt_or_none(value: int | None) -> datetime | None:
     return None if value is None else dt(value)
 
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+"""One encoder for every column: ``json.dumps`` with options builds a new one per call."""
+
+
 def dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return _ENCODER.encode(value)
 
 
 def post_json(post: Post) -> str:

@@ -85,7 +85,9 @@ class SqliteConnection:
     A write whose loss on a power failure is harmless skips the flush (``durable=False``): a rate
     window's recorded call (its loss lets at most one call more through before the platform's
     own limit answers), a job's claim and its lease renewals (the run's first durable write
-    flushes them too). Every post, result, account and checkpoint write is durable.
+    flushes them too), a checkpoint its platform saved with ``durable=False``. Every post,
+    result and account write is durable. A rate window's settle is deferred further
+    (:meth:`_defer`): it rides in the next write's transaction.
     """
 
     def __init__(self, db: aiosqlite.Connection, path: str, *, synchronous: str = "FULL",
@@ -101,6 +103,9 @@ class SqliteConnection:
         self._lock = _ThreadTurn(db, self._patience_ms)
         self._sync: WalSync | None = WalSync(path) if flushes_itself(path, synchronous) else None
         self._background: set[asyncio.Task[Any]] = set()
+        self._riders: list[Work[object]] = []
+        """Deferred work (:meth:`_defer`) waiting for the next write's transaction."""
+        self._riders_due: asyncio.Handle | None = None
 
     @property
     def flushes(self) -> int:
@@ -108,6 +113,7 @@ class SqliteConnection:
         return self._sync.flushes if self._sync is not None else 0
 
     async def close(self) -> None:
+        self._commit_riders()
         if self._background:
             await asyncio.gather(*self._background, return_exceptions=True)
         if self._sync is not None:
@@ -116,25 +122,50 @@ class SqliteConnection:
             await self._db.close()
 
     async def _write(self, work: Work[T], *, durable: bool = True) -> T:
-        """``work`` in a ``BEGIN IMMEDIATE`` transaction (takes the write lock up front); with
-        ``durable`` it returns once the commit is on the disk."""
-        result = await self._run(functools.partial(transaction, "IMMEDIATE", work))
+        """``work`` in a ``BEGIN IMMEDIATE`` transaction (takes the write lock up front), with the
+        deferred work waiting for one (:meth:`_defer`) ahead of it; with ``durable`` it returns
+        once the commit is on the disk."""
+        riders, self._riders = self._riders, []
+        try:
+            result = await self._run(functools.partial(transaction, "IMMEDIATE", _with_riders(riders, work)))
+        except BaseException:
+            self._riders[:0] = riders  # not committed: they go with the next write, or alone
+            if self._riders and self._riders_due is None:
+                self._riders_due = asyncio.get_running_loop().call_soon(self._commit_riders)
+            raise
         if durable and self._sync is not None:
             await self._sync.durable()
         return result
 
     async def _read(self, work: Work[T]) -> T:
-        """``work`` in one ``BEGIN DEFERRED`` transaction: several reads see one snapshot."""
+        """``work`` in one ``BEGIN DEFERRED`` transaction: several reads see one snapshot (and
+        every deferred write made before)."""
+        self._commit_riders()
         return await self._run(functools.partial(transaction, "DEFERRED", work))
 
     async def _query(self, work: Work[T]) -> T:
         """``work`` (a single statement) outside any explicit transaction."""
+        self._commit_riders()
         return await self._run(work)
 
     def _defer(self, work: Work[object]) -> None:
-        """Commit ``work`` now, not durably, with nobody waiting for it; never raises here (a
-        failure is logged: it settles a rate window, whose row then keeps its send time)."""
-        tx = functools.partial(transaction, "IMMEDIATE", work)
+        """Commit ``work`` soon, not durably, with nobody waiting for it: inside the next write's
+        transaction when one comes in this turn of the loop (a platform call's settle rides with
+        the checkpoint saved after it: one commit, not two), else alone at the end of the turn."""
+        self._riders.append(work)
+        if self._riders_due is None:
+            self._riders_due = asyncio.get_running_loop().call_soon(self._commit_riders)
+
+    def _commit_riders(self) -> None:
+        """Commit the deferred work still waiting, in one transaction; never raises (a failure is
+        logged: it settles a rate window, whose row then keeps its send time)."""
+        if self._riders_due is not None:
+            self._riders_due.cancel()
+            self._riders_due = None
+        riders, self._riders = self._riders, []
+        if not riders:
+            return
+        tx = functools.partial(transaction, "IMMEDIATE", _with_riders(riders, _nothing))
         if not self._lock.locked():
             try:
                 tx(self._conn)
@@ -346,6 +377,28 @@ def flushes_itself(path: str, synchronous: str) -> bool:
     """Whether durable commits on ``path`` are flushed by :class:`.WalSync` (a file database asked
     for ``FULL`` or ``EXTRA``) rather than by SQLite inside the commit."""
     return path != ":memory:" and synchronous in ("FULL", "EXTRA")
+
+
+def _nothing(db: sqlite3.Connection) -> None:
+    """The transaction's own work when only deferred work rides in it."""
+
+
+def _with_riders(riders: list[Work[object]], work: Work[T]) -> Work[T]:
+    """``work`` preceded by ``riders`` in its transaction. A rider's failure is logged and does
+    not fail ``work`` (SQLite undoes only the failed statement), unless it ended the transaction."""
+    if not riders:
+        return work
+
+    def run(db: sqlite3.Connection) -> T:
+        for rider in riders:
+            try:
+                rider(db)
+            except sqlite3.Error as exc:
+                if not db.in_transaction:
+                    raise
+                log.warning("a deferred write could not be committed: %s", exc)
+        return work(db)
+    return run
 
 
 def _settle_rate(key: str, at_us: int, now_us: int, db: sqlite3.Connection) -> None:

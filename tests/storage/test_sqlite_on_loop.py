@@ -189,6 +189,56 @@ async def test_a_settle_is_committed_without_anyone_waiting(storage: SqliteStora
     assert await storage.rate_usage("k", window=60, now=T0 + timedelta(seconds=65)) == 1
 
 
+def commits_of(storage: SqliteStorage) -> list[str]:
+    """Every COMMIT the connection runs from now on (SQLite's own trace of its statements)."""
+    seen: list[str] = []
+    storage._conn.set_trace_callback(lambda sql: seen.append(sql) if sql.strip().upper() == "COMMIT" else None)
+    return seen
+
+
+async def test_a_settle_rides_in_the_next_writes_transaction(storage: SqliteStorage) -> None:
+    await storage.try_acquire_rate("k", limit=5, window=60, now=T0)
+    commits = commits_of(storage)
+    await storage.settle_rate("k", at=T0, now=T0 + timedelta(seconds=10))
+    await storage.add_event(event("after the call"), now=T0)
+
+    assert len(commits) == 1, "the settle and the write share one commit"
+    assert await storage.rate_usage("k", window=60, now=T0 + timedelta(seconds=65)) == 1, "the settle took effect"
+
+
+async def test_a_settle_with_no_write_after_it_commits_at_the_end_of_the_turn(storage: SqliteStorage) -> None:
+    await storage.try_acquire_rate("k", limit=5, window=60, now=T0)
+    await storage.settle_rate("k", at=T0, now=T0 + timedelta(seconds=10))
+    await asyncio.sleep(0)
+
+    with sqlite3.connect(storage.path) as other:
+        at = other.execute("SELECT at FROM rate_events").fetchone()[0]
+    assert at == round((T0 + timedelta(seconds=10)).timestamp() * 1_000_000), "another process sees it"
+
+
+async def test_a_failing_deferred_write_does_not_fail_the_write_it_rides_with(
+        storage: SqliteStorage, caplog: pytest.LogCaptureFixture) -> None:
+    storage._defer(lambda db: db.execute("UPDATE no_such_table SET x = 1"))
+    await storage.add_event(event("kept"), now=T0)
+
+    assert committed_kinds(storage) == ["kept"]
+    assert "a deferred write could not be committed" in caplog.text
+
+
+async def test_deferred_work_outlives_a_write_that_failed(storage: SqliteStorage) -> None:
+    await storage.try_acquire_rate("k", limit=5, window=60, now=T0)
+    await storage.settle_rate("k", at=T0, now=T0 + timedelta(seconds=10))
+
+    def failing(db: sqlite3.Connection) -> None:
+        raise sqlite3.IntegrityError("refused")
+
+    with pytest.raises(sqlite3.IntegrityError):
+        await storage._write(failing)
+    await asyncio.sleep(0)
+    assert await storage.rate_usage("k", window=60, now=T0 + timedelta(seconds=65)) == 1, \
+        "the settle was committed after all"
+
+
 async def test_a_lock_held_by_another_process_is_waited_for_off_the_loop(storage: SqliteStorage) -> None:
     other = sqlite3.connect(storage.path, isolation_level=None)
     other.execute("BEGIN IMMEDIATE")  # another process writing
