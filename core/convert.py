@@ -24,6 +24,7 @@ from crosspost.core.schedule import parse_when, zone
 
 _POST_KEYS = frozenset(a.name for a in attrs.fields(Post))
 _MEDIA_KEYS = frozenset({"type", "path", "url", "alt"})
+_MEDIA_KINDS = frozenset(kind.value for kind in MediaKind)
 
 
 class _FieldError(ValueError):
@@ -87,7 +88,7 @@ def _media_problems(value: object, at: str) -> list[Problem]:
     kind = value.get("type")
     if kind is None:
         problems.append(Problem(field=f"{at}.type", message="required: 'video' or 'image'"))
-    elif not isinstance(kind, str) or kind not in {k.value for k in MediaKind}:
+    elif not isinstance(kind, str) or kind not in _MEDIA_KINDS:
         problems.append(Problem(field=f"{at}.type",
                                 message=f"expected 'video' or 'image', got {kind!r}"))
     if ("path" in value) == ("url" in value):
