@@ -48,6 +48,7 @@ from typing import Any
 from databases import fresh_schema
 from emulator_process import EmulatorProcess
 from figures import emit
+from minimal_tiktok import CREATOR_INFO, STATUS, VIDEO_INIT, call, put_video, video_init
 
 NAME = "engine_overhead"
 POSTS, ACCOUNTS = 1000, 50
@@ -168,35 +169,20 @@ async def run_minimal(info: dict[str, Any], video: Path, posts: int, concurrency
     statuses: collections.Counter[str] = collections.Counter()
     gate = asyncio.Semaphore(concurrency)
 
-    async def call(http: aiohttp.ClientSession, token: str, path: str, body: Any) -> dict[str, Any]:
-        async with http.post(base + path, json=body, headers={"Authorization": f"Bearer {token}"}) as resp:
-            answer: dict[str, Any] = await resp.json()
-        if answer["error"]["code"] != "ok":
-            raise RuntimeError(f"{path}: {answer['error']['code']}")
-        return dict(answer.get("data") or {})
-
     async def publish(http: aiohttp.ClientSession, i: int) -> None:
         token = creators[i % len(creators)]["access_token"]
         async with gate:
-            init = await call(http, token, "/v2/post/publish/video/init/", {
-                "post_info": {"title": f"Benchmark post {i} #crosspost", "privacy_level": "SELF_ONLY",
-                              "disable_comment": False, "disable_duet": True, "disable_stitch": True},
-                "source_info": {"source": "FILE_UPLOAD", "video_size": size, "chunk_size": size,
-                                "total_chunk_count": 1}})
-            headers = {"Content-Type": "video/mp4", "Content-Range": f"bytes 0-{size - 1}/{size}"}
-            async with http.put(init["upload_url"], data=data, headers=headers) as resp:
-                await resp.read()
-                if resp.status != 201:
-                    raise RuntimeError(f"upload answered {resp.status}")
+            init = await call(http, base, token, VIDEO_INIT, video_init(f"Benchmark post {i} #crosspost", size))
+            await put_video(http, init["upload_url"], data)
             while True:
-                status = await call(http, token, "/v2/post/publish/status/fetch/", {"publish_id": init["publish_id"]})
+                status = await call(http, base, token, STATUS, {"publish_id": init["publish_id"]})
                 if status.get("status") in ("PUBLISH_COMPLETE", "FAILED"):
                     statuses[str(status["status"])] += 1
                     return
 
     async with aiohttp.ClientSession() as http:
         for creator in creators:
-            await call(http, creator["access_token"], "/v2/post/publish/creator_info/query/", None)
+            await call(http, base, creator["access_token"], CREATOR_INFO, None)
         await asyncio.gather(*(publish(http, i) for i in range(posts)))
     return {"wall_s": time.perf_counter() - wall0, "cpu_s": time.process_time() - cpu0, "statuses": dict(statuses)}
 

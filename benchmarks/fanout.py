@@ -35,6 +35,7 @@ from typing import Any
 from databases import fresh_schema
 from emulator_process import EmulatorProcess, ScaledClock
 from figures import emit
+from minimal_tiktok import CREATOR_INFO, STATUS, VIDEO_INIT, call, put_video, video_init
 
 NAME = "fanout"
 INITS_PER_WINDOW, WINDOW_S = 6, 60.0
@@ -118,13 +119,6 @@ async def drain_minimal(info: dict[str, Any], args: argparse.Namespace, video: P
     sent: dict[str, list[float]] = collections.defaultdict(list)
     gate = asyncio.Semaphore(args.concurrency)
 
-    async def call(http: aiohttp.ClientSession, token: str, path: str, body: Any) -> dict[str, Any]:
-        async with http.post(base + path, json=body, headers={"Authorization": f"Bearer {token}"}) as resp:
-            answer: dict[str, Any] = await resp.json()
-        if answer["error"]["code"] != "ok":
-            raise RuntimeError(f"{path}: {answer['error']['code']}")
-        return dict(answer.get("data") or {})
-
     async def init_slot(token: str) -> float:
         """Wait until one more init fits the token's sliding window, record it, return its time."""
         times = sent[token]
@@ -148,24 +142,18 @@ async def drain_minimal(info: dict[str, Any], args: argparse.Namespace, video: P
         async with gate:
             admitted = await init_slot(token)
             try:
-                init = await call(http, token, "/v2/post/publish/video/init/", {
-                    "post_info": {"title": f"Fan-out {i}", "privacy_level": "SELF_ONLY", "disable_comment": False,
-                                  "disable_duet": True, "disable_stitch": True},
-                    "source_info": {"source": "FILE_UPLOAD", "video_size": size, "chunk_size": size,
-                                    "total_chunk_count": 1}})
+                init = await call(http, base, token, VIDEO_INIT, video_init(f"Fan-out {i}", size))
             finally:
                 answered(token, admitted)
-            headers = {"Content-Type": "video/mp4", "Content-Range": f"bytes 0-{size - 1}/{size}"}
-            async with http.put(init["upload_url"], data=data, headers=headers) as resp:
-                await resp.read()
-            while (await call(http, token, "/v2/post/publish/status/fetch/",
+            await put_video(http, init["upload_url"], data)
+            while (await call(http, base, token, STATUS,
                               {"publish_id": init["publish_id"]})).get("status") != "PUBLISH_COMPLETE":
                 await clock.sleep(1.0)
 
     started = time.perf_counter()
     async with aiohttp.ClientSession() as http:
         for creator in creators:
-            await call(http, creator["access_token"], "/v2/post/publish/creator_info/query/", None)
+            await call(http, base, creator["access_token"], CREATOR_INFO, None)
         await asyncio.gather(*(publish(http, i) for i in range(args.posts_per_account * len(creators))))
     print(json.dumps({"drain_wall_s": time.perf_counter() - started}))
 
