@@ -32,11 +32,12 @@ def _rate_lock(key: str) -> str:
 _RATE_LOCK = f"SELECT {_rate_lock('$1')}"
 _RATE_LOCK_OF_KEY = _rate_lock("p_key")
 
-_NO_FLUSH = "set_config('synchronous_commit', 'off', true)"
+NO_FLUSH = "set_config('synchronous_commit', 'off', true)"
 """For the calling transaction only: its commit does not wait for the WAL flush. A rate window's
 row lost to a server crash lets one call more through, which the platform's own limit answers;
-every later durable commit flushes it anyway (the WAL is written in order). Job, post, account
-and checkpoint writes keep the server's setting (``on``: see docs/operations.md)."""
+every later durable commit flushes it anyway (the WAL is written in order). So does a checkpoint
+saved with ``durable=False``; job, post, account and other checkpoint writes keep the server's
+setting (``on``: see docs/operations.md)."""
 
 RATE_FUNCTIONS = (
     # One rate-window check (and the recorded call when there is room), as one statement: the
@@ -55,7 +56,7 @@ RATE_FUNCTIONS = (
         v_oldest TIMESTAMPTZ;
     BEGIN
         PERFORM {_RATE_LOCK_OF_KEY};
-        PERFORM {_NO_FLUSH};
+        PERFORM {NO_FLUSH};
         SELECT max(at) INTO v_at FROM rate_events WHERE key = p_key;
         v_at := GREATEST(p_now, COALESCE(v_at, p_now));
         DELETE FROM rate_events WHERE key = p_key AND at <= v_at - p_window;
@@ -73,7 +74,7 @@ RATE_FUNCTIONS = (
         LANGUAGE plpgsql VOLATILE AS $$
     BEGIN
         PERFORM {_RATE_LOCK_OF_KEY};
-        PERFORM {_NO_FLUSH};
+        PERFORM {NO_FLUSH};
         UPDATE rate_events SET at = GREATEST(at, p_now)
         WHERE id = (SELECT id FROM rate_events WHERE key = p_key AND at >= p_at ORDER BY at, id LIMIT 1);
     END

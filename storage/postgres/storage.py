@@ -44,7 +44,7 @@ from crosspost.storage.postgres.rows import (
     post_body,
     post_row,
 )
-from crosspost.storage.postgres.shared import SharedState, log_event
+from crosspost.storage.postgres.shared import NO_FLUSH, SharedState, log_event
 from crosspost.storage.postgres.sql import RUNNING_SQL, WAITING_SQL, Params, claim_sql, fence_sql, with_event_sql
 from crosspost.storage.rows import inserted_post_row, post_from_value
 
@@ -274,11 +274,13 @@ SELECT * FROM claimed"""
         return None if row is None else job_row(row)
 
     async def _fenced(self, lease: Lease, sets: Callable[[Params], str], *, event: NewEvent | None,
-                      now: datetime, notify: bool = False, extra: str = "") -> bool:
-        """Run ``UPDATE jobs SET <sets> WHERE <fence> <extra>`` with its event, in one statement."""
+                      now: datetime, notify: bool = False, extra: str = "", durable: bool = True) -> bool:
+        """Run ``UPDATE jobs SET <sets> WHERE <fence> <extra>`` with its event, in one statement;
+        without ``durable`` its commit does not wait for the WAL flush (:data:`NO_FLUSH`)."""
         p = Params()
         fence = fence_sql(p, job_id=lease.job_id, owner=lease.owner, token=lease.token)
-        update = f"UPDATE jobs SET {sets(p)} WHERE {fence} {extra} RETURNING id"
+        unflushed = "" if durable else f" FROM (SELECT {NO_FLUSH}) AS no_flush"
+        update = f"UPDATE jobs SET {sets(p)}{unflushed} WHERE {fence} {extra} RETURNING id"
         logged = None
         if event is not None:
             logged = (aware(now), event.kind, event.post_id, event.job_id, dict(event.data))
@@ -296,10 +298,6 @@ SELECT * FROM claimed"""
                               status: JobStatus | None, now: datetime, lease_until: datetime,
                               event: NewEvent | None = None, publish_id: str | None = None,
                               durable: bool = True) -> bool:
-        # ``durable`` is not used: turning ``synchronous_commit`` off for one save needs a
-        # transaction of its own (two more round trips), which costs more than the flush it saves
-        # (PostgreSQL flushes concurrent commits together anyway).
-        del durable
         if status is not None and status not in RUNNING:
             raise ValueError(f"a checkpoint may set a running status only, not {status.value!r}")
 
@@ -309,7 +307,8 @@ SELECT * FROM claimed"""
                     f"lease_until = {p(aware(lease_until))}, updated_at = {p(aware(now))}")
 
         # A cancellation request stops the job at its next save, like a lost lease.
-        return await self._fenced(lease, sets, event=event, now=now, extra="AND NOT cancel_requested")
+        return await self._fenced(lease, sets, event=event, now=now, extra="AND NOT cancel_requested",
+                                  durable=durable)
 
     async def release_job(self, lease: Lease, *, status: JobStatus, run_at: datetime, attempts: int,
                           now: datetime, error: ErrorInfo | None = None, blocked_on: str | None = None,

@@ -249,3 +249,36 @@ async def test_a_connection_released_inside_a_transaction_is_rolled_back(pg: Pos
     async with pg._pool.acquire() as again:
         assert not again.is_in_transaction()
     assert await pg._pool.fetchval("SELECT count(*) FROM locks WHERE name = 'left'") == 0
+
+
+async def test_a_checkpoint_saved_as_not_durable_commits_without_waiting_for_the_wal_flush(
+        pg_url: str, pg: PostgresStorage) -> None:
+    await pg.insert_post(new_post("p1"))
+    job = await pg.claim_job("w", now=T0, lease_until=T0 + LEASE)
+    assert job is not None
+    assert job.lease is not None
+    probe = await asyncpg.connect(pg_url)
+
+    async def wal_syncs() -> int:
+        """The cluster's WAL flushes so far (pg_stat_wal), with this server's own counts flushed."""
+        await probe.execute("SELECT pg_stat_force_next_flush()")
+        await probe.execute("SELECT 1")
+        return int(await probe.fetchval("SELECT wal_sync FROM pg_stat_wal"))
+
+    async def saves(durable: bool) -> int:
+        before = await wal_syncs()
+        for chunk in range(20):
+            assert await pg.save_checkpoint(job.lease, {"next_chunk": chunk}, status=None, now=T0,
+                                            lease_until=T0 + LEASE, durable=durable)
+        await pg._pool.execute("SELECT pg_stat_force_next_flush()")  # the pool's backends report too
+        return await wal_syncs() - before
+
+    try:
+        flushed, unflushed = await saves(True), await saves(False)
+    finally:
+        await probe.close()
+    assert flushed >= 20, "each durable save waited for its own flush"
+    assert unflushed < 10, f"{unflushed} flushes for 20 saves that need none (the WAL writer's own are few)"
+    stored = await pg.get_job(job.id)
+    assert stored is not None
+    assert stored.checkpoint == {"next_chunk": 19}
