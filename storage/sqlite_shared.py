@@ -129,9 +129,9 @@ class SqliteConnection:
         try:
             result = await self._run(functools.partial(transaction, "IMMEDIATE", _with_riders(riders, work)))
         except BaseException:
-            self._riders[:0] = riders  # not committed: they go with the next write, or alone
-            if self._riders and self._riders_due is None:
-                self._riders_due = asyncio.get_running_loop().call_soon(self._commit_riders)
+            if riders:  # not committed: they go with the next write, or alone
+                self._riders[:0] = riders
+                self._riders_soon()
             raise
         if durable and self._sync is not None:
             await self._sync.durable()
@@ -153,6 +153,10 @@ class SqliteConnection:
         transaction when one comes in this turn of the loop (a platform call's settle rides with
         the checkpoint saved after it: one commit, not two), else alone at the end of the turn."""
         self._riders.append(work)
+        self._riders_soon()
+
+    def _riders_soon(self) -> None:
+        """Commit the waiting deferred work at the end of this turn, unless a write takes it first."""
         if self._riders_due is None:
             self._riders_due = asyncio.get_running_loop().call_soon(self._commit_riders)
 

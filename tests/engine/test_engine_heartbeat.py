@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 from typing import Any, cast
 
 import pytest
@@ -35,10 +36,7 @@ class Leases:
 
 
 def runtime(leases: Leases, clock: FakeClock, *, every: float) -> Runtime:
-    fake: Any = type("Rt", (), {})()
-    fake.storage, fake.clock = leases, clock
-    fake.timing = Timing(lease=60.0, heartbeat=every)
-    return cast(Runtime, fake)
+    return cast(Runtime, SimpleNamespace(storage=leases, clock=clock, timing=Timing(lease=60.0, heartbeat=every)))
 
 
 async def wait_for(condition: Any) -> None:
